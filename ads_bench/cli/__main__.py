@@ -1,0 +1,3 @@
+from ads_bench.cli import main
+
+main()

@@ -1,0 +1,88 @@
+"""What a backend is, and the registry that maps a spec's backend name to one.
+
+A backend only talks to an engine: it knows nothing of caching, roles or costs, which the
+:class:`~ads_bench.models.client.ChatModel` around it adds once for all backends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from collections.abc import Awaitable, Callable, Sequence
+from importlib.metadata import entry_points
+from typing import Any, Protocol, runtime_checkable
+
+from ads_bench.errors import UserError
+from ads_bench.models.spec import ModelSpec
+from ads_bench.models.types import ChatRequest, Completion
+
+#: a backend returns, per request, its n completions or the exception that request raised
+BackendResult = list[Completion] | BaseException
+
+
+@runtime_checkable
+class Backend(Protocol):
+    #: a short display name (no secrets)
+    name: str
+    #: everything that changes outputs (weights hash, model name, adapter, engine): the cache key
+    identity: dict[str, Any]
+    #: the model name looked up in the price table, or None for local engines (free)
+    price_name: str | None
+    #: requests the engine prefers per ``generate`` call (1 = one per call, fanned out concurrently)
+    batch_size: int
+    #: tokens of context, where known
+    context_window: int | None
+
+    async def start(self) -> None:
+        """Load weights or check the server is reachable; raise ModelUnavailable with the fix."""
+
+    async def generate(self, requests: Sequence[ChatRequest]) -> list[BackendResult]: ...
+
+    async def count_tokens(self, text: str) -> int: ...
+
+    async def aclose(self) -> None: ...
+
+
+# Built-in backends, importable without installed entry points (e.g. running from a checkout);
+# other packages add theirs under the entry-point group ``ads_bench.backends``.
+BUILTIN_BACKENDS = {
+    "embedded": "ads_bench.models.embedded:EmbeddedBackend",
+    "http": "ads_bench.models.openai_http:OpenAIBackend",
+    "openai": "ads_bench.models.openai_http:OpenAIBackend",
+    "hf": "ads_bench.models.hf:HFBackend",
+    "vllm": "ads_bench.models.vllm_offline:VLLMBackend",
+}
+
+
+def backend_names() -> dict[str, str]:
+    names = dict(BUILTIN_BACKENDS)
+    for ep in entry_points(group="ads_bench.backends"):
+        names.setdefault(ep.name, ep.value)
+    return names
+
+
+def create_backend(spec: ModelSpec) -> Backend:
+    target = backend_names().get(spec.backend)
+    if target is None:
+        raise UserError(f"no backend named '{spec.backend}': known are {', '.join(backend_names())}")
+    module_name, attribute = target.split(":")
+    backend_cls = getattr(importlib.import_module(module_name), attribute)
+    return backend_cls(spec)
+
+
+async def fan_out(
+    requests: Sequence[ChatRequest],
+    one: Callable[[ChatRequest], Awaitable[list[Completion]]],
+) -> list[BackendResult]:
+    """Run ``one`` for every request concurrently (the backend bounds its own concurrency)."""
+    return list(await asyncio.gather(*(one(r) for r in requests), return_exceptions=True))
+
+
+def option(spec: ModelSpec, name: str, default: Any, kind: type = int) -> Any:
+    value = spec.options.get(name, default)
+    try:
+        return kind(value) if value is not None else None
+    except (TypeError, ValueError) as exc:
+        raise UserError(
+            f"option {name}={value!r} in model spec '{spec.label}' must be a {kind.__name__}"
+        ) from exc

