@@ -50,9 +50,13 @@ LISTERS: dict[str, str | Callable[[], Rows]] = {
     "suites": "ads_bench.suites:suite_table",
     "strategies": "ads_bench.strategies:strategy_table",
     "learners": "ads_bench.learning:learner_table",
-    "apis": "ads_bench.acquisition:api_table",
+    "apis": "ads_bench.acquisition.apis:api_table",
     "judges": "ads_bench.judging:judge_table",
 }
+
+
+# details that belong in `--json`-style output rather than a terminal table
+HIDDEN_COLUMNS = {"file", "implementation"}
 
 
 def _resolve(name: str) -> Callable[[], Rows] | None:
@@ -86,8 +90,9 @@ def list_registries(what: str | None) -> None:
         console.print(f"no {what} registered")
         return
     table = Table(title=what)
-    for column in rows[0]:
-        table.add_column(str(column))
+    columns = [c for c in rows[0] if c not in HIDDEN_COLUMNS]
+    for column in columns:
+        table.add_column(str(column), overflow="ellipsis", max_width=60)
     for row in rows:
-        table.add_row(*(str(v) for v in row.values()))
+        table.add_row(*(str(row.get(c, "")) for c in columns))
     console.print(table)

@@ -1,0 +1,51 @@
+"""``ads-bench judges check --judge SPEC``: position and length bias, agreement, cost."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich.table import Table
+
+from ads_bench.cli.common import console, prices_option, run_async, runtime_from
+from ads_bench.judging.judge_check import SOURCES, check_judge
+
+
+@click.group()
+def judges() -> None:
+    """Judge the judges (list them with `ads-bench list judges`)."""
+
+
+@judges.command()
+@click.option("--judge", default="embedded", show_default=True, help="Model spec of the judge.")
+@click.option("--judge-config", default="alpaca_eval_2", show_default=True, help="Pairwise judge config.")
+@click.option("--source", type=click.Choice(SOURCES), default="both", show_default=True)
+@click.option("--limit", type=int, default=40, show_default=True, help="Known pairs to judge.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--judge-max-tokens", type=int, default=None)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@prices_option
+@click.pass_context
+def check(ctx, judge, judge_config, source, limit, seed, judge_max_tokens, as_json, prices) -> None:
+    """Agreement with known preferences, P(first position), P(longer), $ per 1000 judgments."""
+    runtime = runtime_from(ctx, prices)
+
+    async def go():
+        try:
+            model = runtime.model(judge, role="judge")
+            return await check_judge(model, judge_config, source=source, limit=limit, seed=seed,
+                                     max_tokens=judge_max_tokens)
+        finally:
+            await runtime.aclose()
+
+    report = run_async(go())
+    if as_json:
+        click.echo(json.dumps(report))
+        return
+    table = Table(title=f"judge check: {judge} with {judge_config}")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for key, value in report.items():
+        table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
+    console.print(table)
+    console.print("an unbiased judge has P(first) ≈ 0.5; agreement is on pairs whose better side is known")

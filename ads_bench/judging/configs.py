@@ -1,0 +1,158 @@
+"""Judges are data: a YAML file naming a published prompt, its sampling and how to parse a verdict.
+
+Built-in judges live in ``ads_bench/judging/judges/*.yaml`` and point at the verbatim prompt
+files under ``tasks/judges/``; a user's own judge is a YAML file of the same shape passed by
+path (``--judge-config FILE``). Rendering fills placeholders by plain replacement, as AlpacaEval
+does, because the prompts themselves contain literal braces that ``str.format`` would reject.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ads_bench.errors import UserError
+from ads_bench.models.types import Message
+from ads_bench.suites import judge_prompts
+
+BUILTIN_DIR = Path(__file__).with_name("judges")
+PARSER_KINDS = ("logprob_tokens", "verdict", "rating")
+PROMPT_FORMATS = ("chatml", "fastchat", "arena_hard", "messages")
+
+
+@dataclass(frozen=True)
+class JudgeConfig:
+    name: str
+    mode: str  # "pairwise" | "single"
+    description: str
+    prompt: dict[str, Any]
+    sampling: dict[str, Any]
+    parser: dict[str, Any]
+    source: str = ""
+    _templates: dict[str, list[Message]] = field(default_factory=dict, compare=False, repr=False)
+
+    def template(self, reference_guided: bool = False, multi_turn: bool = False) -> list[Message]:
+        """The message templates for this judgment (placeholders still in)."""
+        key = f"{reference_guided}-{multi_turn}"
+        if key not in self._templates:
+            self._templates[key] = _load_template(self, reference_guided, multi_turn)
+        return self._templates[key]
+
+    def render(self, values: dict[str, str], *, reference_guided: bool = False, multi_turn: bool = False) -> list[Message]:
+        """Fill ``{name}`` placeholders; ``values`` keys are the config's field *roles* or raw names."""
+        fields = self.prompt.get("fields", {})
+        filled = {fields.get(k, k): v for k, v in values.items()}
+        return [
+            {"role": m["role"], "content": fill(m["content"], filled)}
+            for m in self.template(reference_guided, multi_turn)
+        ]
+
+
+def fill(template: str, values: dict[str, str]) -> str:
+    out = template
+    for key, value in values.items():
+        out = out.replace("{" + key + "}", str(value))
+    return out
+
+
+def chatml_to_messages(text: str) -> list[Message]:
+    """AlpacaEval's ChatML prompt files -> chat messages (as its OpenAI decoder does)."""
+    blocks = re.findall(r"<\|im_start\|>(\w+)\n(.*?)<\|im_end\|>", text, flags=re.S)
+    if not blocks:
+        return [{"role": "user", "content": text}]
+    return [{"role": role, "content": content.strip("\n")} for role, content in blocks]
+
+
+def _load_template(config: JudgeConfig, reference_guided: bool, multi_turn: bool) -> list[Message]:
+    prompt = config.prompt
+    kind = prompt.get("format")
+    if kind == "messages":
+        return list(prompt["messages"])
+    if kind == "chatml":
+        path = judge_prompts.judges_dir() / prompt["file"]
+        return chatml_to_messages(path.read_text(encoding="utf-8"))
+    if kind == "arena_hard":
+        arena = judge_prompts.arena_hard_judge_config()
+        return [
+            {"role": "system", "content": arena["system_prompt"]},
+            {"role": "user", "content": arena["prompt_template"]},
+        ]
+    if kind == "fastchat":
+        prompts = judge_prompts.mt_bench_judge_prompts()
+        name = prompt["reference_name"] if reference_guided else prompt["name"]
+        if multi_turn:
+            name += "-multi-turn"
+        if name not in prompts:
+            raise UserError(f"judge '{config.name}' names FastChat prompt '{name}', which is not in judge_prompts.jsonl")
+        row = prompts[name]
+        return [
+            {"role": "system", "content": row["system_prompt"]},
+            {"role": "user", "content": row["prompt_template"]},
+        ]
+    raise UserError(f"judge '{config.name}': prompt format '{kind}' is unknown; use one of {', '.join(PROMPT_FORMATS)}")
+
+
+def load_judge_config(name_or_path: str) -> JudgeConfig:
+    """A built-in judge by name, or a judge YAML file by path."""
+    builtin = BUILTIN_DIR / f"{name_or_path}.yaml"
+    path = builtin if builtin.is_file() else Path(name_or_path)
+    if not path.is_file():
+        raise UserError(
+            f"no judge config '{name_or_path}': use one of {', '.join(builtin_judges())} or a YAML file path"
+        )
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise UserError(f"judge config {path} is not valid YAML: fix line {getattr(exc, 'problem_mark', '?')}") from exc
+    missing = {"mode", "prompt", "parser"} - set(data)
+    if missing:
+        raise UserError(f"judge config {path} lacks {', '.join(sorted(missing))}: see ads_bench/judging/judges/")
+    if data["mode"] not in ("pairwise", "single"):
+        raise UserError(f"judge config {path}: mode must be pairwise or single, not {data['mode']!r}")
+    if data["parser"].get("kind") not in PARSER_KINDS:
+        raise UserError(f"judge config {path}: parser.kind must be one of {', '.join(PARSER_KINDS)}")
+    return JudgeConfig(
+        name=path.stem,
+        mode=data["mode"],
+        description=data.get("description", ""),
+        prompt=dict(data["prompt"]),
+        sampling=dict(data.get("sampling", {})),
+        parser=dict(data["parser"]),
+        source=str(path),
+    )
+
+
+# a suite's published judge prompts (``judge_prompts`` in its tasks' metadata) -> our judge config
+_JUDGE_BY_PROMPTS = {
+    "alpaca_eval": {"pairwise": "alpaca_eval_2"},
+    "arena_hard": {"pairwise": "arena_hard_v0.1"},
+    "mt_bench": {"pairwise": "mt_bench_pair", "single": "mt_bench_single"},
+}
+_JUDGE_BY_MODE = {"pairwise": "alpaca_eval_2", "single": "mt_bench_single"}
+
+
+def default_judge(judge_mode: str, judge_prompts: str | None = None) -> str:
+    """The judge a suite asks for: its published prompts when it names them, else by mode."""
+    if judge_prompts:
+        family = Path(judge_prompts).parts[1] if judge_prompts.startswith("judges/") else ""
+        named = _JUDGE_BY_PROMPTS.get(family, {}).get(judge_mode)
+        if named:
+            return named
+    return _JUDGE_BY_MODE.get(judge_mode, "alpaca_eval_2")
+
+
+def builtin_judges() -> list[str]:
+    return sorted(p.stem for p in BUILTIN_DIR.glob("*.yaml"))
+
+
+def judge_table() -> list[dict[str, object]]:
+    rows = []
+    for name in builtin_judges():
+        config = load_judge_config(name)
+        rows.append({"judge": name, "mode": config.mode, "parser": config.parser["kind"],
+                     "description": config.description})
+    return rows

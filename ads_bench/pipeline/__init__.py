@@ -1,0 +1,1 @@
+"""The steps every command chains: answer prompts with a policy, judge the answers, score them."""

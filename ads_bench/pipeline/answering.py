@@ -1,0 +1,75 @@
+"""Answer prompts with a policy, turn by turn, appending each finished answer to a log.
+
+Multi-turn prompts (MT-Bench) are answered in rounds: every first turn in one batch, then
+every second turn with its first answer in the conversation. A rerun skips answered prompts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ads_bench.learning.policy import Policy
+from ads_bench.models.types import ChatRequest, SamplingParams
+from ads_bench.pipeline.prompts import Prompt
+from ads_bench.store.jsonl import JsonlLog
+
+CHUNK = 64  # prompts per batch: large enough to keep engines busy, small enough to save often
+
+
+async def answer_prompts(
+    policy: Policy,
+    prompts: Sequence[Prompt],
+    log: JsonlLog,
+    params: SamplingParams,
+    *,
+    on_done: Callable[[int], None] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Answers by prompt id (from the log where already there), computing only what is missing."""
+    done = log.index()
+    todo = [p for p in prompts if p.id not in done]
+    if on_done and len(prompts) - len(todo):
+        on_done(len(prompts) - len(todo))
+    for start in range(0, len(todo), CHUNK):
+        chunk = todo[start : start + CHUNK]
+        answers: dict[str, list[str]] = {p.id: [] for p in chunk}
+        finish: dict[str, list[str | None]] = {p.id: [] for p in chunk}
+        usage: dict[str, list[int]] = {p.id: [0, 0] for p in chunk}
+        errors: dict[str, str] = {}
+        for turn in range(max(len(p.turns) for p in chunk)):
+            active = [p for p in chunk if turn < len(p.turns) and p.id not in errors]
+            requests = [
+                ChatRequest(tuple(policy.messages(p.turns[: turn + 1], answers[p.id])), params) for p in active
+            ]
+            responses = await policy.model.generate(requests)
+            for prompt, response in zip(active, responses, strict=True):
+                if not response.ok:
+                    errors[prompt.id] = response.error or "unknown error"
+                    continue
+                completion = response.completions[0]
+                answers[prompt.id].append(completion.text)
+                finish[prompt.id].append(completion.finish_reason)
+                usage[prompt.id][0] += completion.usage.prompt_tokens
+                usage[prompt.id][1] += completion.usage.completion_tokens
+        for prompt in chunk:
+            record = {
+                "id": prompt.id,
+                "task_id": prompt.task_id,
+                "category": prompt.category,
+                "turns": list(prompt.turns),
+                "answers": answers[prompt.id],
+                "finish_reasons": finish[prompt.id],
+                "prompt_tokens": usage[prompt.id][0],
+                "completion_tokens": usage[prompt.id][1],
+                "policy": policy.label,
+                "context_sha": policy.context_sha,
+                "error": errors.get(prompt.id),
+                **(extra or {}),
+            }
+            if prompt.id not in errors:  # a failed answer is retried on the next run, not stored
+                log.append(record)
+                done[prompt.id] = record
+        if on_done:
+            on_done(len(chunk))
+    return done

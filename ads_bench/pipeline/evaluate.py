@@ -1,0 +1,78 @@
+"""``ads-bench evaluate``: answer a suite's prompts with a model and judge them (no acquisition).
+
+Run folder: config.json, environment.json, answers.jsonl, judgments.jsonl, metrics.json,
+ledger.json (all sessions), sessions.jsonl (each invocation's spend), and the judgments in the
+published formats (annotations.json / mt_bench_single.jsonl) for ``ads-bench score``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from ads_bench.learning.policy import Policy
+from ads_bench.models.client import Runtime
+from ads_bench.models.types import SamplingParams
+from ads_bench.pipeline.answering import answer_prompts
+from ads_bench.pipeline.judging_step import judge_answers
+from ads_bench.pipeline.prompts import prompts_of
+from ads_bench.pipeline.scoring import score_run
+from ads_bench.pipeline.session import close_session
+from ads_bench.progress import progress_bar
+from ads_bench.store.exports import write_exports
+from ads_bench.store.run_folder import RunFolder, default_run_dir
+from ads_bench.suites import load_suite
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    suite: str
+    model: str = "embedded"
+    judge: str = "embedded"
+    judge_config: str | None = None
+    limit: int | None = None
+    seed: int = 0
+    max_tokens: int = 512
+    temperature: float = 0.0
+    judge_max_tokens: int | None = None
+    orders: str = "both"
+    retries: int = 2
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+async def run_evaluation(
+    config: EvalConfig, runtime: Runtime, *, out: str | Path | None = None, console: Console | None = None
+) -> tuple[RunFolder, dict[str, Any]]:
+    started = time.time()
+    suite = load_suite(config.suite, limit=config.limit, seed=config.seed)
+    prompts = prompts_of(suite.tasks)
+    folder = RunFolder.open(
+        out or default_run_dir("evaluate", config.to_dict(), config.suite, config.model),
+        config.to_dict(),
+        kind="evaluate",
+    )
+    session = runtime.ledger.snapshot()
+    policy = Policy(runtime.model(config.model, role="policy"))
+    judge = runtime.model(config.judge, role="judge")
+    params = SamplingParams(temperature=config.temperature, max_tokens=config.max_tokens, seed=config.seed)
+    with progress_bar(f"answering {suite.name}", len(prompts), runtime.ledger, console) as advance:
+        answers = await answer_prompts(policy, prompts, folder.log("answers"), params, on_done=advance)
+    with progress_bar("judging", len(prompts), runtime.ledger, console) as advance:
+        judgments = await judge_answers(
+            judge, prompts, answers, folder.log("judgments"),
+            judge_config=config.judge_config, orders=config.orders, retries=config.retries,
+            max_tokens=config.judge_max_tokens, on_done=advance,
+        )
+    reference = str(suite.tasks[0].metadata.get("reference_model", "reference")) if suite.tasks else "reference"
+    metrics = score_run(prompts, judgments, model_name=config.model, reference_name=reference, seed=config.seed)
+    metrics["suite"] = suite.name
+    folder.write_json("metrics.json", metrics)
+    write_exports(folder.path, prompts, judgments, model=config.model, reference=reference)
+    close_session(folder, runtime.ledger.since(session), started, "evaluate")
+    return folder, metrics

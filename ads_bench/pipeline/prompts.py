@@ -1,0 +1,47 @@
+"""The unit of answering and judging: one held-out prompt of one task, with its turns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ads_bench.judging.configs import default_judge
+from ads_bench.suites import Task
+
+
+@dataclass(frozen=True)
+class Prompt:
+    id: str  # "<task id>#<held-out index>": stable across reruns
+    task_id: str
+    category: str
+    turns: tuple[str, ...]
+    reference: tuple[str, ...] | None
+    cluster: str
+    judge_mode: str
+    reference_guided: bool
+    judge: str  # the judge config the suite asks for (see judging.configs.default_judge)
+
+    @property
+    def instruction(self) -> str:
+        return self.turns[0]
+
+
+def prompts_of(tasks: Iterable[Task]) -> list[Prompt]:
+    prompts = []
+    for task in tasks:
+        cluster = str(task.metadata.get("cluster") or task.id)
+        for index in range(len(task.held_out)):
+            prompts.append(
+                Prompt(
+                    id=f"{task.id}#{index}",
+                    task_id=task.id,
+                    category=task.category,
+                    turns=task.conversation(index),
+                    reference=task.reference(index),
+                    cluster=cluster,
+                    judge_mode=task.judge_mode,
+                    reference_guided=task.reference_guided,
+                    judge=default_judge(task.judge_mode, task.metadata.get("judge_prompts")),
+                )
+            )
+    return prompts

@@ -1,0 +1,76 @@
+"""Metrics of a run from its logged judgments: overall, per category, with failures shown."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ads_bench.judging.engine import Grade, PairJudgment
+from ads_bench.judging.summary import pairwise_metrics, single_metrics
+from ads_bench.pipeline.prompts import Prompt
+
+
+def _pair(record: Mapping[str, Any]) -> PairJudgment:
+    return PairJudgment(
+        id=record["id"],
+        preference=record.get("preference"),
+        orders=record.get("orders", []),
+        agreement=record.get("agreement"),
+        error=record.get("error"),
+        cluster=record.get("cluster"),
+    )
+
+
+def _grade(record: Mapping[str, Any]) -> Grade:
+    return Grade(
+        id=record["prompt_id"],
+        turn=record["turn"],
+        score=record.get("score"),
+        category=record.get("category"),
+        messages=[],
+        attempts=[],
+        error=record.get("error"),
+    )
+
+
+def score_run(
+    prompts: Sequence[Prompt],
+    judgments: Mapping[str, Mapping[str, Any]],
+    *,
+    model_name: str = "model",
+    reference_name: str = "reference",
+    rounds: int = 1000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    pair_records = [judgments[p.id] for p in prompts if p.judge_mode != "single" and p.id in judgments]
+    grade_records = [
+        judgments[f"{p.id}/turn{t}"]
+        for p in prompts if p.judge_mode == "single"
+        for t in range(1, len(p.turns) + 1) if f"{p.id}/turn{t}" in judgments
+    ]
+    out: dict[str, Any] = {}
+    if pair_records:
+        lengths_model = [len(r.get("model_output", "")) for r in pair_records]
+        lengths_reference = [len(r.get("reference_output", "")) for r in pair_records]
+        out["pairwise"] = pairwise_metrics(
+            [_pair(r) for r in pair_records],
+            lengths_model=lengths_model,
+            lengths_reference=lengths_reference,
+            model_name=model_name,
+            reference_name=reference_name,
+            rounds=rounds,
+            seed=seed,
+        )
+        by_category: dict[str, list[float]] = defaultdict(list)
+        for record in pair_records:
+            if record.get("preference") is not None:
+                by_category[record.get("category") or "-"].append(record["preference"])
+        out["pairwise"]["categories"] = {
+            c: {"win_rate": 100 * sum(v) / len(v), "n": len(v)} for c, v in sorted(by_category.items())
+        }
+    if grade_records:
+        out["single"] = single_metrics([_grade(r) for r in grade_records], model_name)
+    out["n_prompts"] = len(prompts)
+    out["n_unjudged"] = len(prompts) - len({r["id"] for r in pair_records} | {r["prompt_id"] for r in grade_records})
+    return out

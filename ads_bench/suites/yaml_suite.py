@@ -1,0 +1,548 @@
+"""Declarative suites: one YAML file names a data file, which fields hold what, how a task's
+instructions split into observed and held-out ones, where reference answers come from and how
+a judge should grade. The built-in public benchmarks and in-house suites are such files in
+``tasks/``; a user adds a suite by dropping another one there.
+
+Layouts (``layout:``):
+
+- ``row`` — every row is one task of one prompt (public benchmarks); ``observed == held_out``.
+- ``grouped`` — rows with the same ``fields.task`` value form one task (one instruction a row).
+- ``list`` — every row is one task whose ``fields.instructions`` lists its instructions.
+
+See ``tasks/README.md`` for every key, and ``ads-bench suites validate FILE`` to check a file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ads_bench.errors import UserError
+from ads_bench.suites._records import Record, get_path, read_records
+from ads_bench.suites._split import split_instructions
+from ads_bench.suites._task import (
+    JUDGE_MODES,
+    META_CLUSTER,
+    META_JUDGE_MODE,
+    META_REFERENCE_FLAGGED,
+    META_REFERENCE_GUIDED,
+    META_REFERENCE_MODEL,
+    Suite,
+    Task,
+)
+
+LAYOUTS = ("row", "grouped", "list")
+TOP_KEYS = {
+    "name",
+    "task",
+    "kind",
+    "description",
+    "source",
+    "license",
+    "data",
+    "split_name",
+    "layout",
+    "fields",
+    "split",
+    "references",
+    "judge",
+    "metadata",
+    "build",
+}
+FIELD_KEYS = {
+    "id",
+    "instruction",
+    "instructions",
+    "turns",
+    "task",
+    "category",
+    "cluster",
+    "metadata",
+}
+SPLIT_KEYS = {"n_observed", "min_held_out", "seed"}
+REFERENCE_KEYS = {"file", "key", "file_key", "answer", "model", "flagged_wrong"}
+FLAG_KEYS = {"ids", "source", "note"}
+JUDGE_KEYS = {"mode", "reference_guided", "prompts"}
+
+
+@dataclass(frozen=True)
+class SplitRule:
+    n_observed: int = 3
+    min_held_out: int = 1
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class ReferenceSpec:
+    answer: str
+    file: Path | None = None
+    key: str | None = None
+    file_key: str | None = None
+    model: str | None = None
+    flagged_ids: frozenset[str] = frozenset()
+    flag_source: str = ""
+    flag_note: str = ""
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    """A parsed suite YAML; paths are resolved against the YAML's folder."""
+
+    name: str
+    path: Path
+    data: Path
+    layout: str = "row"
+    kind: str = "yaml"
+    description: str = ""
+    source: str = ""
+    license: str = ""
+    split_name: str | None = None
+    fields: Mapping[str, str] = field(default_factory=dict)
+    split: SplitRule = SplitRule()
+    references: ReferenceSpec | None = None
+    judge_mode: str = "pairwise"
+    reference_guided: bool | frozenset[str] = False
+    judge_prompts: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _fail(path: Path, message: str) -> UserError:
+    return UserError(f"{path}: {message}")
+
+
+def _check_keys(path: Path, where: str, given: Mapping[str, Any], allowed: set[str]) -> None:
+    unknown = sorted(set(given) - allowed)
+    if unknown:
+        raise _fail(path, f"unknown key(s) {unknown} in {where}; allowed: {sorted(allowed)}")
+
+
+def _mapping(path: Path, raw: Any, where: str) -> Mapping[str, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise _fail(path, f"`{where}` must be a mapping, got {type(raw).__name__}")
+    return raw
+
+
+def _int(path: Path, raw: Any, where: str, minimum: int) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < minimum:
+        raise _fail(path, f"`{where}` must be an integer >= {minimum}, got {raw!r}")
+    return raw
+
+
+def load_spec(path: Path) -> SuiteSpec:
+    """Parse and check a suite YAML (not its data: see :func:`validate_suite_file`)."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UserError(f"cannot read suite file {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from exc
+    raw = _mapping(path, raw, "the file")
+    _check_keys(path, "the file", raw, TOP_KEYS)
+    name = raw.get("name", raw.get("task"))
+    if not isinstance(name, str) or not name.strip():
+        raise _fail(path, "needs `name:` (the suite's name)")
+    if ":" in name or "/" in name or name != name.strip():
+        raise _fail(path, f"suite name {name!r} may not contain ':' or '/' or surrounding spaces")
+    if not isinstance(raw.get("data"), str):
+        raise _fail(path, "needs `data:` (a data file path, relative to this file)")
+    layout = raw.get("layout", "row")
+    if layout not in LAYOUTS:
+        raise _fail(path, f"`layout: {layout}` is not one of {list(LAYOUTS)}")
+
+    fields = {str(k): v for k, v in _mapping(path, raw.get("fields"), "fields").items()}
+    _check_keys(path, "fields", fields, FIELD_KEYS)
+    for key, value in fields.items():
+        if not isinstance(value, str) or not value:
+            raise _fail(
+                path, f"`fields.{key}` must be a field name (dotted for nested), got {value!r}"
+            )
+    needed = {
+        "row": ("instruction", "turns"),
+        "grouped": ("instruction",),
+        "list": ("instructions",),
+    }[layout]
+    if not any(key in fields for key in needed):
+        raise _fail(path, f"layout {layout!r} needs `fields.{needed[0]}`")
+    if layout == "grouped" and "task" not in fields:
+        raise _fail(
+            path, "layout 'grouped' needs `fields.task` (the field whose value names a row's task)"
+        )
+
+    split_raw = _mapping(path, raw.get("split"), "split")
+    _check_keys(path, "split", split_raw, SPLIT_KEYS)
+    split = SplitRule(
+        n_observed=_int(path, split_raw.get("n_observed", 3), "split.n_observed", 0),
+        min_held_out=_int(path, split_raw.get("min_held_out", 1), "split.min_held_out", 1),
+        seed=_int(path, split_raw.get("seed", 0), "split.seed", 0),
+    )
+
+    references = None
+    ref_raw = raw.get("references")
+    if ref_raw is not None:
+        ref_raw = _mapping(path, ref_raw, "references")
+        _check_keys(path, "references", ref_raw, REFERENCE_KEYS)
+        if not isinstance(ref_raw.get("answer"), str):
+            raise _fail(
+                path, "`references.answer` must name the field holding the reference answer"
+            )
+        ref_file = ref_raw.get("file")
+        if ref_file is not None and not ref_raw.get("key"):
+            raise _fail(
+                path,
+                "`references.file` needs `references.key` (the field joining data rows to answers)",
+            )
+        flag_raw = _mapping(path, ref_raw.get("flagged_wrong"), "references.flagged_wrong")
+        _check_keys(path, "references.flagged_wrong", flag_raw, FLAG_KEYS)
+        references = ReferenceSpec(
+            answer=ref_raw["answer"],
+            file=(path.parent / ref_file) if ref_file else None,
+            key=ref_raw.get("key"),
+            file_key=ref_raw.get("file_key"),
+            model=None if ref_raw.get("model") is None else str(ref_raw["model"]),
+            flagged_ids=frozenset(str(i) for i in flag_raw.get("ids", ()) or ()),
+            flag_source=str(flag_raw.get("source", "")),
+            flag_note=str(flag_raw.get("note", "")),
+        )
+
+    judge_raw = _mapping(path, raw.get("judge"), "judge")
+    _check_keys(path, "judge", judge_raw, JUDGE_KEYS)
+    mode = judge_raw.get("mode", "pairwise")
+    if mode not in JUDGE_MODES:
+        raise _fail(path, f"`judge.mode: {mode}` is not one of {list(JUDGE_MODES)}")
+    guided_raw = judge_raw.get("reference_guided", False)
+    if isinstance(guided_raw, bool):
+        guided: bool | frozenset[str] = guided_raw
+    elif isinstance(guided_raw, list) and all(isinstance(c, str) for c in guided_raw):
+        guided = frozenset(guided_raw)
+    else:
+        raise _fail(path, "`judge.reference_guided` must be true, false or a list of categories")
+
+    return SuiteSpec(
+        name=name,
+        path=path,
+        data=path.parent / raw["data"],
+        layout=layout,
+        kind=str(raw.get("kind", "yaml")),
+        description=str(raw.get("description", "")).strip(),
+        source=str(raw.get("source", "")).strip(),
+        license=str(raw.get("license", "")).strip(),
+        split_name=raw.get("split_name"),
+        fields=fields,
+        split=split,
+        references=references,
+        judge_mode=mode,
+        reference_guided=guided,
+        judge_prompts=judge_raw.get("prompts"),
+        metadata=dict(_mapping(path, raw.get("metadata"), "metadata")),
+    )
+
+
+# --------------------------------------------------------------------------- building
+
+
+@dataclass
+class _Item:
+    """One instruction (with its turns and reference) before tasks are split."""
+
+    instruction: str
+    turns: tuple[str, ...] = ()
+    reference: tuple[str, ...] | None = None
+
+
+@dataclass
+class _Group:
+    id: str
+    category: str = ""
+    cluster: str | None = None
+    items: list[_Item] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def _text(spec: SuiteSpec, row: Record, number: int, key: str) -> Any:
+    dotted = spec.fields[key]
+    try:
+        return get_path(row, dotted)
+    except KeyError:
+        fields = ", ".join(sorted(row)) or "none"
+        raise UserError(
+            f"{spec.path}: row {number} of {spec.data.name} has no field {dotted!r} (fields.{key}); "
+            f"its fields are: {fields}"
+        ) from None
+
+
+def _as_texts(value: Any, what: str, spec: SuiteSpec, number: int) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, Sequence) and value and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise UserError(
+        f"{spec.path}: row {number}: {what} must be a string or a list of strings, got {value!r:.80}"
+    )
+
+
+def _reference_index(spec: SuiteSpec) -> dict[str, tuple[str, ...]] | None:
+    """Reference answers from a separate file, keyed by the join field's value (as a string)."""
+    ref = spec.references
+    if ref is None or ref.file is None:
+        return None
+    index: dict[str, tuple[str, ...]] = {}
+    file_key = ref.file_key or ref.key or ""
+    for number, row in enumerate(read_records(ref.file), 1):
+        try:
+            key = get_path(row, file_key)
+            answer = get_path(row, ref.answer)
+        except KeyError as exc:
+            raise UserError(
+                f"{spec.path}: row {number} of {ref.file.name} has no field {exc.args[0]!r}; "
+                f"its fields are: {', '.join(sorted(row))}"
+            ) from None
+        index[str(key)] = _as_texts(answer, "a reference answer", spec, number)
+    return index
+
+
+def _groups(spec: SuiteSpec, rows: list[Record]) -> list[_Group]:
+    ref = spec.references
+    ref_index = _reference_index(spec)
+    groups: dict[str, _Group] = {}
+    for number, row in enumerate(rows, 1):
+
+        def reference_of(row: Record = row, number: int = number) -> tuple[str, ...] | None:
+            if ref is None:
+                return None
+            if ref_index is not None:
+                return ref_index.get(str(get_path(row, ref.key or "", default=None)))
+            value = get_path(row, ref.answer, default=None)
+            return None if value is None else _as_texts(value, "a reference answer", spec, number)
+
+        if spec.layout == "list":
+            texts = _as_texts(
+                _text(spec, row, number, "instructions"), "instructions", spec, number
+            )
+            answers: list[tuple[str, ...] | None] = [None] * len(texts)
+            if ref is not None and ref_index is None:
+                raw = get_path(row, ref.answer, default=None)
+                if isinstance(raw, list) and len(raw) == len(texts):
+                    answers = [_as_texts(a, "a reference answer", spec, number) for a in raw]
+            items = [_Item(t, reference=a) for t, a in zip(texts, answers, strict=True)]
+            group_id = (
+                str(_text(spec, row, number, "id")) if "id" in spec.fields else str(number - 1)
+            )
+        else:
+            turns: tuple[str, ...] = ()
+            if "turns" in spec.fields:
+                turns = _as_texts(_text(spec, row, number, "turns"), "turns", spec, number)
+            if "instruction" in spec.fields:
+                value = _text(spec, row, number, "instruction")
+                if not isinstance(value, str):
+                    raise UserError(
+                        f"{spec.path}: row {number}: the instruction must be a string, got {value!r:.80}"
+                    )
+                instruction = value
+            else:
+                instruction = turns[0]
+            if turns and turns[0] != instruction:
+                turns = (instruction, *turns[1:])
+            items = [
+                _Item(instruction, turns=turns if len(turns) > 1 else (), reference=reference_of())
+            ]
+            if spec.layout == "grouped":
+                group_id = str(_text(spec, row, number, "task"))
+            else:
+                group_id = (
+                    str(_text(spec, row, number, "id")) if "id" in spec.fields else str(number - 1)
+                )
+
+        group = groups.get(group_id)
+        if group is None:
+            group = groups[group_id] = _Group(id=group_id)
+            if "category" in spec.fields:
+                group.category = str(get_path(row, spec.fields["category"], default=""))
+            if "cluster" in spec.fields:
+                group.cluster = str(get_path(row, spec.fields["cluster"], default=""))
+            if "metadata" in spec.fields:
+                extra = get_path(row, spec.fields["metadata"], default={})
+                group.metadata = dict(extra) if isinstance(extra, Mapping) else {}
+            if spec.layout == "row" and "id" in spec.fields:
+                group.metadata.setdefault("source_id", get_path(row, spec.fields["id"]))
+        elif spec.layout != "grouped":
+            raise UserError(f"{spec.path}: two rows have the id {group_id!r}: ids must be unique")
+        group.items.extend(items)
+    return list(groups.values())
+
+
+def _task_metadata(spec: SuiteSpec, group: _Group, has_reference: bool) -> dict[str, Any]:
+    metadata: dict[str, Any] = {**spec.metadata, **group.metadata, META_JUDGE_MODE: spec.judge_mode}
+    guided = spec.reference_guided
+    in_scope = guided if isinstance(guided, bool) else group.category in guided
+    metadata[META_REFERENCE_GUIDED] = bool(in_scope and has_reference)
+    if group.cluster is not None:
+        metadata[META_CLUSTER] = group.cluster
+    ref = spec.references
+    if ref is not None and has_reference:
+        if ref.model:
+            metadata[META_REFERENCE_MODEL] = ref.model
+        source_id = str(group.metadata.get("source_id", group.id))
+        if source_id in ref.flagged_ids:
+            metadata[META_REFERENCE_FLAGGED] = True
+            metadata["reference_flag_source"] = ref.flag_source
+    if spec.judge_prompts:
+        metadata["judge_prompts"] = spec.judge_prompts
+    return metadata
+
+
+#: per-instruction provenance a list-layout row may carry in its metadata (aligned with its
+#: instructions); on loading it is split to follow the observed and held-out instructions
+INSTRUCTION_SOURCES = "instruction_sources"
+
+
+def _split_sources(
+    metadata: dict[str, Any], group: _Group, observed: Sequence[str], held_out: Sequence[str]
+) -> dict[str, Any]:
+    sources = metadata.pop(INSTRUCTION_SOURCES, None)
+    if isinstance(sources, list) and len(sources) == len(group.items):
+        origin = dict(zip((item.instruction for item in group.items), sources, strict=True))
+        metadata["observed_sources"] = [origin[text] for text in observed]
+        metadata["held_out_sources"] = [origin[text] for text in held_out]
+    return metadata
+
+
+@dataclass
+class BuildStats:
+    rows: int = 0
+    groups: int = 0
+    tasks: int = 0
+    too_small: int = 0
+    with_references: int = 0
+    reference_guided: int = 0
+    flagged_references: int = 0
+    categories: dict[str, int] = field(default_factory=dict)
+
+
+def build_suite(
+    spec: SuiteSpec, *, seed: int | None = None, n_observed: int | None = None
+) -> tuple[Suite, BuildStats]:
+    """Read the spec's data and make its tasks; tasks too small to split are skipped (counted)."""
+    rows = read_records(spec.data, split=spec.split_name)
+    if not rows:
+        raise UserError(f"{spec.path}: {spec.data} holds no rows")
+    seed = spec.split.seed if seed is None else seed
+    n_obs = spec.split.n_observed if n_observed is None else n_observed
+    if n_obs < 0:
+        raise UserError(f"n_observed must be >= 0, got {n_obs}")
+    stats = BuildStats(rows=len(rows))
+    tasks: list[Task] = []
+    groups = _groups(spec, rows)
+    stats.groups = len(groups)
+    for group in groups:
+        items = list(dict((item.instruction, item) for item in group.items).values())
+        if spec.layout == "row":
+            observed = held_out = (items[0].instruction,)
+            chosen = items
+        else:
+            if len(items) < n_obs + spec.split.min_held_out:
+                stats.too_small += 1
+                continue
+            observed, held_out = split_instructions(
+                [item.instruction for item in items],
+                n_observed=n_obs,
+                seed=seed,
+                key=f"{spec.name}/{group.id}",
+            )
+            by_text = {item.instruction: item for item in items}
+            chosen = [by_text[text] for text in held_out]
+        references: tuple[tuple[str, ...], ...] = ()
+        if chosen and all(item.reference is not None for item in chosen):
+            references = tuple(item.reference for item in chosen if item.reference is not None)
+        turns: tuple[tuple[str, ...], ...] = ()
+        if any(item.turns for item in chosen):
+            turns = tuple(item.turns or (item.instruction,) for item in chosen)
+        task = Task(
+            id=group.id,
+            suite=spec.name,
+            category=group.category,
+            observed=observed,
+            held_out=held_out,
+            references=references,
+            turns=turns,
+            metadata=_split_sources(_task_metadata(spec, group, bool(references)), group, observed, held_out),
+        )
+        tasks.append(task)
+        stats.with_references += bool(references)
+        stats.reference_guided += task.reference_guided
+        stats.flagged_references += bool(task.metadata.get(META_REFERENCE_FLAGGED))
+        stats.categories[task.category] = stats.categories.get(task.category, 0) + 1
+    stats.tasks = len(tasks)
+    if not tasks:
+        raise UserError(
+            f"{spec.path}: no task has {n_obs} observed + {spec.split.min_held_out} held-out instructions: "
+            "lower n_observed or give larger tasks"
+        )
+    suite = Suite(
+        spec.name,
+        tuple(tasks),
+        kind=spec.kind,
+        source=spec.source or str(spec.data),
+        description=spec.description,
+        metadata={
+            "spec": str(spec.path),
+            "seed": seed,
+            "n_observed": n_obs if spec.layout != "row" else None,
+            "skipped_too_small": stats.too_small,
+            "license": spec.license,
+        },
+    )
+    return suite, stats
+
+
+def load_suite_file(path: Path, *, seed: int | None = None, n_observed: int | None = None) -> Suite:
+    """Build the suite a YAML file describes."""
+    suite, _ = build_suite(load_spec(Path(path)), seed=seed, n_observed=n_observed)
+    return suite
+
+
+def validate_suite_file(path: Path) -> dict[str, Any]:
+    """Check a suite YAML end to end (keys, data readable, fields present in every row, the
+    reference join, a split possible) and say what was found; one :class:`UserError` if not."""
+    spec = load_spec(Path(path))
+    suite, stats = build_suite(spec)
+    rows_with_turns = sum(1 for task in suite for conv in task.turns if len(conv) > 1)
+    report: dict[str, Any] = {
+        "name": spec.name,
+        "kind": spec.kind,
+        "layout": spec.layout,
+        "data": str(spec.data),
+        "rows": stats.rows,
+        "tasks": stats.tasks,
+        "prompts": suite.prompt_count,
+        "held_out_prompts": suite.held_out_count,
+        "skipped_too_small": stats.too_small,
+        "multi_turn_prompts": rows_with_turns,
+        "categories": dict(sorted(stats.categories.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "judge_mode": spec.judge_mode,
+    }
+    if spec.layout != "row":
+        report["split"] = {
+            "n_observed": spec.split.n_observed,
+            "min_held_out": spec.split.min_held_out,
+            "seed": spec.split.seed,
+        }
+    if spec.references is not None:
+        report["references"] = {
+            "tasks_with_references": stats.with_references,
+            "reference_guided_tasks": stats.reference_guided,
+            "flagged_wrong": stats.flagged_references,
+            "file": str(spec.references.file) if spec.references.file else "(in the data rows)",
+        }
+        if spec.references.file is not None and stats.with_references == 0:
+            raise UserError(
+                f"{spec.path}: no data row matched a reference in {spec.references.file.name} "
+                f"on key {spec.references.key!r}: check references.key / references.file_key"
+            )
+    return report
