@@ -82,3 +82,14 @@ async def test_a_folder_of_another_configuration_is_never_overwritten(fresh_runt
 def test_an_unknown_suite_is_one_line():
     result = ads("evaluate", "--suite", "nope")
     assert result.returncode == 2 and "unknown suite" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_lm_eval_task_is_answered_and_scored_by_lm_evals_own_metrics(tmp_path):
+    out = tmp_path / "gsm"
+    result = ads("evaluate", "--suite", "lm-eval:gsm8k@tests/data/suites/lm_eval/gsm8k", "--limit", "2",
+                 "--max-tokens", "48", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["lm_eval"]) == {"exact_match,strict-match", "exact_match,flexible-extract"}
+    assert all(block["n"] == 2 and 0 <= block["mean"] <= 1 for block in metrics["lm_eval"].values())
+    assert not (out / "sessions.jsonl").read_text().count('"role": "judge"')  # no LLM judge involved

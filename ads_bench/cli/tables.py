@@ -49,6 +49,8 @@ def metrics_table(metrics: dict[str, Any], title: str) -> Table:
                               f"{_fmt(block['score'], 2)}  (n={block['n']}, failed={block['n_failed']})")
         for category, block in (single.get("categories") or {}).items():
             table.add_row(f"  {category}", f"{_fmt(block['score'], 2)}  (n={block['n']})")
+    for metric, block in (metrics.get("lm_eval") or {}).items():
+        table.add_row(f"lm-eval {metric}", f"{block['mean']:.3f}  (n={block['n']})")
     if metrics.get("n_unjudged"):
         table.add_row("[yellow]prompts without a judgment[/yellow]", str(metrics["n_unjudged"]))
     return table

@@ -168,6 +168,7 @@ class ChatModel:
                     sum(c.usage.prompt_tokens for c in result),
                     sum(c.usage.completion_tokens for c in result),
                     max((c.latency_s for c in result), default=0.0),
+                    engine_cached_prompt_tokens=sum(c.usage.cached_prompt_tokens for c in result),
                 )
             )
             if len(completions) < len(job.keys):

@@ -59,3 +59,29 @@ def embedded_hf_dir() -> Path:
     from ads_bench.models.embedded import embedded_gguf_path
 
     return converted_dir(embedded_gguf_path())
+
+
+def local_weights_dir(spec: str) -> Path:
+    """The transformers folder behind a local model spec, for training on it.
+
+    ``embedded``/``hf:embedded`` -> the converted SmolLM2; ``gguf:/x.gguf``/``hf:/x.gguf`` -> its
+    conversion; ``hf:/folder`` -> the folder. An adapter option is not part of the weights.
+    """
+    from ads_bench.errors import UserError
+    from ads_bench.models.spec import parse_spec
+
+    parsed = parse_spec(spec)
+    if parsed.backend == "embedded":
+        return converted_dir(parsed.target) if parsed.target else embedded_hf_dir()
+    if parsed.backend in ("hf", "vllm"):
+        if parsed.target == "embedded":
+            return embedded_hf_dir()
+        path = Path(parsed.target).expanduser()
+        if path.is_file() and path.suffix == ".gguf":
+            return converted_dir(path)
+        if (path / "config.json").is_file():
+            return path
+    raise UserError(
+        f"training needs local weights, and '{parsed.label}' has none here: use embedded, gguf:/path, "
+        "hf:/path or vllm:/path"
+    )

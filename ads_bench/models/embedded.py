@@ -225,7 +225,11 @@ class EmbeddedBackend:
         return Completion(
             text=choice["message"].get("content") or "",
             finish_reason=choice.get("finish_reason"),
-            usage=Usage(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)),
+            usage=Usage(
+                usage.get("prompt_tokens", 0),
+                usage.get("completion_tokens", 0),
+                (usage.get("prompt_tokens_details") or {}).get("cached_tokens", 0) or 0,
+            ),
             logprobs=_parse_logprobs(choice),
             latency_s=latency,
             sample_index=index,

@@ -10,6 +10,8 @@ batch composition; the response cache makes every answer reproducible across rer
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import os
 import threading
 import time
@@ -24,51 +26,69 @@ from ads_bench.models.fingerprint import file_sha256, tree_sha256
 from ads_bench.models.spec import ModelSpec
 from ads_bench.models.types import ChatRequest, Completion, TokenLogprob, Usage
 
-_MODELS: dict[tuple[str, str | None], tuple[Any, Any]] = {}
-_MODELS_LOCK = threading.Lock()
+MAX_LOADED_ADAPTERS = 16
 
 
-def resolve_model_dir(target: str) -> Path:
-    """A transformers folder for ``target``: a folder as is, a GGUF converted once."""
-    from ads_bench.models.convert import converted_dir, embedded_hf_dir
+class SharedModel:
+    """One base model per weights folder, with any number of LoRA adapters attached by name.
 
-    if target == "embedded":
-        return embedded_hf_dir()
-    path = Path(target).expanduser()
-    if path.is_file() and path.suffix == ".gguf":
-        return converted_dir(path)
-    if path.is_dir() and (path / "config.json").is_file():
-        return path
-    raise UserError(
-        f"hf:{target} is neither a transformers folder (with config.json) nor a .gguf file: check the path"
-    )
+    Every ``hf:`` spec on the same folder shares these weights — a run that fine-tunes one
+    adapter per task holds one base model, not one per task; adapters beyond
+    ``MAX_LOADED_ADAPTERS`` are unloaded, least recently used first. ``lock`` serialises
+    generation because the active adapter is model-wide state.
+    """
 
-
-def load_model(model_dir: Path, adapter: str | None) -> tuple[Any, Any]:
-    """Load (once per process) a causal LM and its tokenizer, with a LoRA adapter if given."""
-    key = (str(model_dir), adapter)
-    with _MODELS_LOCK:
-        if key in _MODELS:
-            return _MODELS[key]
+    def __init__(self, model_dir: Path):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
-        tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        tokenizer.padding_side = "left"
-        if tokenizer.pad_token is None:
-            tokenizer.pad_token = tokenizer.eos_token
+        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
         model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype)
-        if adapter:
-            from peft import PeftModel
-
-            model = PeftModel.from_pretrained(model, adapter)
         if torch.cuda.is_available():
             model = model.to("cuda")
         model.eval()
-        _MODELS[key] = (model, tokenizer)
-        return model, tokenizer
+        self.model = model
+        self.adapters: list[str] = []  # loaded adapter names, least recently used first
+        self.lock = threading.Lock()
+
+    def activate(self, adapter: str | None) -> Any:
+        """Make ``adapter`` (a folder, or None for the bare base) active; call under ``lock``."""
+        if adapter is None:
+            return contextlib.nullcontext() if not self.adapters else self.model.disable_adapter()
+        from peft import PeftModel
+
+        name = hashlib.sha256(adapter.encode()).hexdigest()[:16]
+        if name not in self.adapters:
+            if not self.adapters:
+                self.model = PeftModel.from_pretrained(self.model, adapter, adapter_name=name)
+            else:
+                self.model.load_adapter(adapter, adapter_name=name)
+            self.model.eval()
+            self.adapters.append(name)
+            if len(self.adapters) > MAX_LOADED_ADAPTERS:
+                self.model.delete_adapter(self.adapters.pop(0))
+        else:
+            self.adapters.remove(name)
+            self.adapters.append(name)
+        self.model.set_adapter(name)
+        return contextlib.nullcontext()
+
+
+_SHARED: dict[str, SharedModel] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_model(model_dir: Path) -> SharedModel:
+    with _SHARED_LOCK:
+        key = str(Path(model_dir).resolve())
+        if key not in _SHARED:
+            _SHARED[key] = SharedModel(Path(key))
+        return _SHARED[key]
 
 
 class HFBackend:
@@ -89,9 +109,7 @@ class HFBackend:
         if self.adapter:
             self.name += f"+{Path(self.adapter).name}"
         self.context_window: int | None = None
-        self._model = None
-        self._tokenizer = None
-        self._lock = threading.Lock()
+        self._shared: SharedModel | None = None
         target = spec.target
         if target == "embedded":
             from ads_bench.models.embedded import embedded_gguf_path
@@ -110,10 +128,12 @@ class HFBackend:
         }
 
     async def start(self) -> None:
-        if self._model is None:
-            model_dir = await asyncio.to_thread(resolve_model_dir, self.spec.target)
-            self._model, self._tokenizer = await asyncio.to_thread(load_model, model_dir, self.adapter)
-            self.context_window = getattr(self._model.config, "max_position_embeddings", None)
+        if self._shared is None:
+            from ads_bench.models.convert import local_weights_dir
+
+            model_dir = await asyncio.to_thread(local_weights_dir, f"hf:{self.spec.target}")
+            self._shared = await asyncio.to_thread(shared_model, model_dir)
+            self.context_window = getattr(self._shared.model.config, "max_position_embeddings", None)
 
     async def generate(self, requests: Sequence[ChatRequest]) -> list[BackendResult]:
         try:
@@ -126,7 +146,7 @@ class HFBackend:
         for i, request in enumerate(requests):
             groups[request.params].append(i)
         results: list[BackendResult] = [RuntimeError("not generated")] * len(requests)
-        with self._lock:
+        with self._shared.lock, self._shared.activate(self.adapter):
             for params, indices in groups.items():
                 outputs = self._batch([requests[i] for i in indices], params)
                 for i, out in zip(indices, outputs, strict=True):
@@ -136,7 +156,7 @@ class HFBackend:
     def _batch(self, requests: list[ChatRequest], params: Any) -> list[list[Completion]]:
         import torch
 
-        model, tokenizer = self._model, self._tokenizer
+        model, tokenizer = self._shared.model, self._shared.tokenizer
         prompts = [
             tokenizer.apply_chat_template(list(r.messages), tokenize=False, add_generation_prompt=True)
             for r in requests
@@ -194,7 +214,7 @@ class HFBackend:
 
     async def count_tokens(self, text: str) -> int:
         await self.start()
-        return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+        return len(self._shared.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     async def aclose(self) -> None:
         """Weights stay loaded for the process (shared by every spec naming them)."""

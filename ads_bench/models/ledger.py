@@ -105,6 +105,8 @@ class UsageTotals:
     seconds: float = 0.0
     cost_usd: float = 0.0
     saved_usd: float = 0.0
+    #: of ``prompt_tokens``, those the engine served from its prefix cache
+    engine_cached_prompt_tokens: int = 0
 
     def add(self, other: UsageTotals) -> None:
         for f in fields(self):
@@ -144,6 +146,7 @@ class Ledger:
             totals.failures += int(call.failed)
             totals.prompt_tokens += call.prompt_tokens
             totals.completion_tokens += call.completion_tokens
+            totals.engine_cached_prompt_tokens += call.engine_cached_prompt_tokens
             totals.seconds += call.seconds
             totals.cost_usd += cost_usd
 

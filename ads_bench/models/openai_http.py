@@ -248,6 +248,8 @@ def _request_kwargs(model: str, request: ChatRequest, n: int, seed: int | None) 
 def _completions(response: Any, latency: float) -> list[Completion]:
     usage = response.usage
     prompt_tokens = getattr(usage, "prompt_tokens", 0) or 0
+    details = getattr(usage, "prompt_tokens_details", None)
+    engine_cached = (getattr(details, "cached_tokens", 0) or 0) if details is not None else 0
     completion_total = getattr(usage, "completion_tokens", 0) or 0
     choices = sorted(response.choices, key=lambda c: c.index)
     # APIs report completion tokens summed over choices: split evenly so the sum stays exact
@@ -266,7 +268,11 @@ def _completions(response: Any, latency: float) -> list[Completion]:
             Completion(
                 text=choice.message.content or "",
                 finish_reason=choice.finish_reason,
-                usage=Usage(prompt_tokens if i == 0 else 0, share + (remainder if i == 0 else 0)),
+                usage=Usage(
+                    prompt_tokens if i == 0 else 0,
+                    share + (remainder if i == 0 else 0),
+                    engine_cached if i == 0 else 0,
+                ),
                 logprobs=logprobs,
                 latency_s=latency,
                 sample_index=i,

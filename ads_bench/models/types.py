@@ -72,6 +72,8 @@ class TokenLogprob:
 class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    #: prompt tokens the engine reused from its prefix cache (llama.cpp, vLLM, OpenAI report it)
+    cached_prompt_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -162,3 +164,4 @@ class CallRecord:
     seconds: float
     cached: bool = False
     failed: bool = False
+    engine_cached_prompt_tokens: int = 0

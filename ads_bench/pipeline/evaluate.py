@@ -19,6 +19,7 @@ from ads_bench.models.client import Runtime
 from ads_bench.models.types import SamplingParams
 from ads_bench.pipeline.answering import answer_prompts
 from ads_bench.pipeline.judging_step import judge_answers
+from ads_bench.pipeline.lm_eval_scoring import is_lm_eval, lm_eval_params, score_answers
 from ads_bench.pipeline.prompts import prompts_of
 from ads_bench.pipeline.scoring import score_run
 from ads_bench.pipeline.session import close_session
@@ -61,14 +62,19 @@ async def run_evaluation(
     policy = Policy(runtime.model(config.model, role="policy"))
     judge = runtime.model(config.judge, role="judge")
     params = SamplingParams(temperature=config.temperature, max_tokens=config.max_tokens, seed=config.seed)
+    if is_lm_eval(suite):
+        params = lm_eval_params(suite, params)
     with progress_bar(f"answering {suite.name}", len(prompts), runtime.ledger, console) as advance:
         answers = await answer_prompts(policy, prompts, folder.log("answers"), params, on_done=advance)
-    with progress_bar("judging", len(prompts), runtime.ledger, console) as advance:
-        judgments = await judge_answers(
-            judge, prompts, answers, folder.log("judgments"),
-            judge_config=config.judge_config, orders=config.orders, retries=config.retries,
-            max_tokens=config.judge_max_tokens, on_done=advance,
-        )
+    if is_lm_eval(suite):  # lm-eval's own metrics grade these; no judge
+        judgments = score_answers(suite, prompts, answers, folder.log("judgments"))
+    else:
+        with progress_bar("judging", len(prompts), runtime.ledger, console) as advance:
+            judgments = await judge_answers(
+                judge, prompts, answers, folder.log("judgments"),
+                judge_config=config.judge_config, orders=config.orders, retries=config.retries,
+                max_tokens=config.judge_max_tokens, on_done=advance,
+            )
     reference = str(suite.tasks[0].metadata.get("reference_model", "reference")) if suite.tasks else "reference"
     metrics = score_run(prompts, judgments, model_name=config.model, reference_name=reference, seed=config.seed)
     metrics["suite"] = suite.name

@@ -8,6 +8,7 @@ from typing import Any
 
 from ads_bench.judging.engine import Grade, PairJudgment
 from ads_bench.judging.summary import pairwise_metrics, single_metrics
+from ads_bench.pipeline.lm_eval_scoring import lm_eval_metrics
 from ads_bench.pipeline.prompts import Prompt
 
 
@@ -43,6 +44,10 @@ def score_run(
     rounds: int = 1000,
     seed: int = 0,
 ) -> dict[str, Any]:
+    lm_eval_records = [judgments[p.id] for p in prompts if "lm_eval_scores" in judgments.get(p.id, {})]
+    if lm_eval_records:
+        return {"lm_eval": lm_eval_metrics(lm_eval_records), "n_prompts": len(prompts),
+                "n_unjudged": len(prompts) - len(lm_eval_records)}
     pair_records = [judgments[p.id] for p in prompts if p.judge_mode != "single" and p.id in judgments]
     grade_records = [
         judgments[f"{p.id}/turn{t}"]

@@ -1,0 +1,1 @@
+"""Data acquisition: the three APIs, trajectories, costs."""

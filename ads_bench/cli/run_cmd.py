@@ -1,0 +1,66 @@
+"""``ads-bench run --strategy S``: acquire, teach, answer, judge — for every task of a suite."""
+
+from __future__ import annotations
+
+import click
+
+from ads_bench.cli.common import console, prices_option, run_async, runtime_from
+from ads_bench.cli.tables import ledger_table, metrics_table
+from ads_bench.config import build_config
+from ads_bench.judging.engine import ORDER_MODES
+from ads_bench.pipeline.run import RunConfig, run_strategy
+
+
+@click.command()
+@click.option("--strategy", default=None, help="none, prompting, rule-qa, rag, self-instruct, ir-only, demo-only, qa-only, ads (ads-bench list strategies).")
+@click.option("--suite", default="inhouse", show_default=True)
+@click.option("--policy", default="embedded", show_default=True, help="Model spec of the policy being taught.")
+@click.option("--optimizer", default=None, help="Model spec of the optimizer (a trained one: hf:...?adapter=DIR).")
+@click.option("--expert", default="embedded", show_default=True, help="Model spec answering the QA API.")
+@click.option("--judge", default="embedded", show_default=True)
+@click.option("--learner", type=click.Choice(["icl", "finetune"]), default="icl", show_default=True)
+@click.option("--limit", type=int, default=3, show_default=True, help="Tasks to run (the first N).")
+@click.option("--max-held-out", type=int, default=2, show_default=True, help="Held-out prompts judged per task.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--max-calls", type=int, default=4, show_default=True, help="API calls per task.")
+@click.option("--budget-usd", type=float, default=None, help="Acquisition $ per task (equal-cost comparisons).")
+@click.option("--budget-items", type=int, default=None, help="Acquired items per task (equal-data comparisons).")
+@click.option("--budget-tokens", type=int, default=None, help="Acquired tokens per task.")
+@click.option("--retrieval-k", type=int, default=2, show_default=True)
+@click.option("--retrieval-mode", type=click.Choice(["bm25", "dense", "hybrid"]), default="hybrid", show_default=True)
+@click.option("--corpus", default=None, help="JSONL/parquet corpus for retrieval (default: shipped Wikipedia summaries).")
+@click.option("--demos-per-call", type=int, default=2, show_default=True)
+@click.option("--optimizer-max-tokens", type=int, default=512, show_default=True, help="Trajectory length limit.")
+@click.option("--optimizer-temperature", type=float, default=0.0, show_default=True)
+@click.option("--max-tokens", type=int, default=256, show_default=True, help="Answer length limit.")
+@click.option("--judge-config", default=None)
+@click.option("--judge-max-tokens", type=int, default=None)
+@click.option("--orders", type=click.Choice(ORDER_MODES), default="both", show_default=True)
+@click.option("--retries", type=int, default=2, show_default=True)
+@click.option("--api-costs", type=click.Path(exists=True, dir_okay=False), default=None, help="YAML of $ fees per API call.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None, help="YAML with any of these options.")
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Run folder (default: results/run-...).")
+@prices_option
+@click.pass_context
+def run(ctx: click.Context, config_file: str | None, out: str | None, prices: str | None, **options) -> None:
+    """Run one strategy end to end; rerun the same command to resume."""
+    config = build_config(RunConfig, ctx, options, config_file)
+    runtime = runtime_from(ctx, prices)
+
+    async def go():
+        try:
+            return await run_strategy(config, runtime, out=out, console=console)
+        finally:
+            await runtime.aclose()
+
+    folder, metrics = run_async(go())
+    console.print(metrics_table(metrics, f"{config.strategy} ({config.learner}) on {config.suite}: "
+                                         f"{config.policy} vs {metrics['reference']}"))
+    if metrics.get("optimizer"):
+        console.print(f"optimizer: {metrics['optimizer']}")
+    acquisition = metrics["acquisition"]
+    calls = ", ".join(f"{api} {n}" for api, n in acquisition["api_calls"].items()) or "none"
+    console.print(f"API calls: {calls} · {acquisition['items_per_task']:.1f} items/task · "
+                  f"acquisition ${acquisition['acquisition_usd']:.4f}")
+    console.print(ledger_table(runtime.ledger, "this session's cost"))
+    console.print(f"run folder: {folder.path}")

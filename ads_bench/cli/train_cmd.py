@@ -1,0 +1,69 @@
+"""``ads-bench train``: rejection-sampling SFT then iterative DPO of the ADS optimizer."""
+
+from __future__ import annotations
+
+import click
+from rich.table import Table
+
+from ads_bench.cli.common import console, prices_option, run_async, runtime_from
+from ads_bench.cli.tables import ledger_table
+from ads_bench.config import build_config
+from ads_bench.optimizer.trainer import TrainConfig, train_optimizer
+
+
+@click.command()
+@click.option("--suite", default="inhouse-train", show_default=True)
+@click.option("--iterations", type=int, default=2, show_default=True, help="Iteration 0 is SFT, later ones DPO.")
+@click.option("--samples", type=int, default=4, show_default=True, help="Trajectories sampled per task (K).")
+@click.option("--tau", type=float, default=0.2, show_default=True, help="Cost-tier width; 0 = pure reward maximisation.")
+@click.option("--optimizer", default="embedded", show_default=True, help="Optimizer to start from (local weights).")
+@click.option("--policy", default="embedded", show_default=True)
+@click.option("--expert", default="embedded", show_default=True)
+@click.option("--judge", default="embedded", show_default=True)
+@click.option("--learner", type=click.Choice(["icl", "finetune"]), default="icl", show_default=True)
+@click.option("--limit", type=int, default=4, show_default=True, help="Training tasks (the first N).")
+@click.option("--n-observed", type=int, default=3, show_default=True)
+@click.option("--max-held-out", type=int, default=4, show_default=True, help="Held-out instructions per reward.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--sample-temperature", type=float, default=1.0, show_default=True)
+@click.option("--max-calls", type=int, default=4, show_default=True)
+@click.option("--budget-usd", type=float, default=None)
+@click.option("--max-tokens", type=int, default=128, show_default=True, help="Policy answer length.")
+@click.option("--racing/--no-racing", default=True, show_default=True, help="Race rewards (stop hopeless trajectories early).")
+@click.option("--epochs", type=int, default=2, show_default=True)
+@click.option("--max-steps", type=int, default=-1, show_default=True)
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None)
+@click.option("--out", type=click.Path(file_okay=False), default=None)
+@prices_option
+@click.pass_context
+def train(ctx: click.Context, config_file: str | None, out: str | None, prices: str | None, **options) -> None:
+    """Train an optimizer; its adapters work as --optimizer for `ads-bench run --strategy ads`."""
+    config = build_config(TrainConfig, ctx, options, config_file)
+    runtime = runtime_from(ctx, prices)
+
+    async def go():
+        try:
+            return await train_optimizer(config, runtime, out=out, console=console)
+        finally:
+            await runtime.aclose()
+
+    folder, rows = run_async(go())
+    table = Table(title=f"ADS optimizer training ({folder.path})")
+    for column in ("iteration", "mean reward", "mean $", "chosen reward", "pairs", "parse failures", "evals / exhaustive", "training"):
+        table.add_column(column)
+    for row in rows:
+        stats, trained = row["stats"], row["training"]
+        table.add_row(
+            str(row["iteration"]),
+            _fmt(stats["mean_reward"]), _fmt(stats["mean_cost_usd"], 4), _fmt(stats["chosen_mean_reward"]),
+            str(stats["pairs"]), _fmt(stats["parse_failure_rate"]),
+            f"{stats['evaluations']} / {stats['evaluations_exhaustive']}",
+            trained.get("skipped") or f"{trained['kind']} loss {trained['train_loss']:.3f}",
+        )
+    console.print(table)
+    console.print(ledger_table(runtime.ledger, "this session's cost"))
+    console.print(f"optimizer: [bold]{rows[-1]['optimizer_out']}[/bold]  (use it as --optimizer)")
+
+
+def _fmt(value, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"

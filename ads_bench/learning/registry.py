@@ -1,0 +1,197 @@
+"""Learners by name: built-ins, Python registrations, ``ads_bench.learners`` entry points.
+
+A learner is one coroutine, ``update(policy, items, *, runtime, task_id, config) -> Policy``,
+plus the dataclass its ``config`` comes in. Run configs hold plain mappings (YAML, CLI flags);
+:meth:`Learner.make_config` turns one into that dataclass and rejects unknown keys by name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import importlib.metadata
+import types
+import typing
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ads_bench.acquisition.items import AcquiredItem
+from ads_bench.errors import UserError
+from ads_bench.learning.policy import Policy
+
+ENTRY_POINT_GROUP = "ads_bench.learners"
+
+UpdateFn = Callable[..., Awaitable[Policy]]
+
+# imported on first use; each module defines ``LEARNER``
+BUILTIN_LEARNERS = {
+    "icl": "ads_bench.learning.icl:LEARNER",
+    "finetune": "ads_bench.learning.finetune:LEARNER",
+}
+
+
+@dataclass(frozen=True)
+class Learner:
+    name: str
+    description: str
+    update: UpdateFn
+    config_type: type | None = None
+
+    def make_config(self, value: Any = None) -> Any:
+        """The learner's config dataclass from None (defaults), an instance, or a mapping."""
+        if self.config_type is None or (value is not None and isinstance(value, self.config_type)):
+            return value
+        what = f"learner '{self.name}'"
+        from_mapping = getattr(self.config_type, "from_mapping", None)
+        if from_mapping is not None:  # a config with presets or derived options builds itself
+            return from_mapping(value or {}, what=what)
+        return config_from_mapping(self.config_type, value or {}, what=what)
+
+    async def __call__(
+        self,
+        policy: Policy,
+        items: Sequence[AcquiredItem],
+        *,
+        runtime: Any,
+        task_id: str,
+        config: Any = None,
+    ) -> Policy:
+        return await self.update(
+            policy, items, runtime=runtime, task_id=task_id, config=self.make_config(config)
+        )
+
+    def options(self) -> str:
+        if self.config_type is None:
+            return ""
+        return ", ".join(
+            f"{f.name}={f.default!r}"
+            for f in dataclasses.fields(self.config_type)
+            if f.default is not dataclasses.MISSING and f.repr
+        )
+
+
+_PYTHON_LEARNERS: dict[str, Learner] = {}
+
+
+def register_learner(learner: Learner) -> Learner:
+    """Add (or replace) a learner for this process."""
+    _PYTHON_LEARNERS[learner.name] = learner
+    return learner
+
+
+def unregister_learner(name: str) -> None:
+    _PYTHON_LEARNERS.pop(name, None)
+
+
+def _load_target(target: str, name: str) -> Learner:
+    module_name, attribute = target.split(":")
+    loaded = getattr(importlib.import_module(module_name), attribute)
+    if isinstance(loaded, Learner):
+        return loaded
+    if callable(loaded):  # a bare update coroutine: describe it by its docstring
+        doc = (loaded.__doc__ or "").strip().splitlines()
+        return Learner(name, doc[0] if doc else "", loaded)
+    raise UserError(
+        f"learner '{name}' ({target}) is neither a Learner nor a function: fix its entry point"
+    )
+
+
+def _entry_points() -> dict[str, str]:
+    return {ep.name: ep.value for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def learner_names() -> list[str]:
+    names = dict.fromkeys([*_PYTHON_LEARNERS, *BUILTIN_LEARNERS, *_entry_points()])
+    return list(names)
+
+
+def get_learner(name: str) -> Learner:
+    """The learner called ``name``; Python registrations win over built-ins over entry points."""
+    if name in _PYTHON_LEARNERS:
+        return _PYTHON_LEARNERS[name]
+    if name in BUILTIN_LEARNERS:
+        return _load_target(BUILTIN_LEARNERS[name], name)
+    points = _entry_points()
+    if name in points:
+        try:
+            return _load_target(points[name], name)
+        except UserError:
+            raise
+        except Exception as exc:  # a broken plugin is the user's to fix, not our traceback
+            raise UserError(
+                f"learner entry point '{name}' ({points[name]}) failed to import: {exc}; "
+                "fix or uninstall the package that declares it"
+            ) from exc
+    raise UserError(f"no learner named '{name}': use one of {', '.join(learner_names())}")
+
+
+def learner_table() -> list[dict[str, object]]:
+    """Rows for ``ads-bench list learners``."""
+    rows: list[dict[str, object]] = []
+    for name in learner_names():
+        try:
+            learner = get_learner(name)
+        except UserError as exc:
+            rows.append({"name": name, "description": f"(unavailable: {exc})", "options": ""})
+            continue
+        rows.append(
+            {"name": name, "description": learner.description, "options": learner.options()}
+        )
+    return rows
+
+
+# -- config dataclasses from plain mappings ---------------------------------------------------
+
+
+def config_from_mapping(config_type: type, values: Mapping[str, Any], *, what: str) -> Any:
+    """Build ``config_type`` from a mapping, converting YAML/CLI scalars to the declared types."""
+    converted = convert_options(config_type, values, what=what)
+    try:
+        return config_type(**converted)
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"bad config for {what}: {exc}") from exc
+
+
+def convert_options(config_type: type, values: Mapping[str, Any], *, what: str) -> dict[str, Any]:
+    """The mapping's options as ``config_type``'s field types; unknown names are a UserError."""
+    if not isinstance(values, Mapping):
+        raise UserError(f"the config of {what} must be a mapping of option: value, got {values!r}")
+    fields = {f.name: f for f in dataclasses.fields(config_type) if f.init}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise UserError(
+            f"unknown option(s) {', '.join(unknown)} for {what}: use {', '.join(sorted(fields))}"
+        )
+    hints = typing.get_type_hints(config_type)
+    return {key: _convert(value, hints[key], key, what) for key, value in values.items()}
+
+
+def _convert(value: Any, hint: Any, key: str, what: str) -> Any:
+    origin = typing.get_origin(hint)
+    choices = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in choices:
+            return None
+        hint = next(c for c in choices if c is not type(None))
+        origin = typing.get_origin(hint)
+    try:
+        if origin is tuple:
+            parts = value.split(",") if isinstance(value, str) else list(value)
+            return tuple(str(p).strip() for p in parts if str(p).strip())
+        if hint is bool and isinstance(value, str):
+            if value.lower() not in ("true", "false", "yes", "no", "1", "0", "on", "off"):
+                raise ValueError(value)
+            return value.lower() in ("true", "yes", "1", "on")
+        if hint in (int, float) and not isinstance(value, bool):
+            number = hint(value)
+            if hint is int and float(value) != number:
+                raise ValueError(value)
+            return number
+        if hint is str:
+            return str(value)
+    except (TypeError, ValueError) as exc:
+        raise UserError(
+            f"option {key}={value!r} of {what} must be of type {getattr(hint, '__name__', hint)}"
+        ) from exc
+    return value

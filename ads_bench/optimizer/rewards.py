@@ -1,0 +1,84 @@
+"""Reward of a trajectory: how the policy taught with its data fares on held-out instructions.
+
+reward = mean over held-out instructions of P(taught policy's answer beats the un-updated
+policy's answer), judged in both orders (ADS.md: win rate against the un-updated policy).
+A trajectory that acquired nothing leaves the policy unchanged: its answers *are* the
+reference answers, so it scores exactly 0.5 with no judge call (a tie by construction, not by
+a judge's verdict). Trajectories whose acquired items are identical share one evaluation.
+Evaluations of one trajectory are sent together so engines with prefix caching reuse the
+shared acquired-data prefix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ads_bench.acquisition.items import AcquiredItem
+from ads_bench.judging.engine import PairItem, PairwiseJudge
+from ads_bench.learning.policy import Policy
+from ads_bench.models.client import ChatModel
+from ads_bench.models.types import ChatRequest, SamplingParams
+
+NO_DATA_REWARD = 0.5
+
+
+def items_key(items: Sequence[AcquiredItem]) -> str:
+    payload = json.dumps([i.to_dict() for i in items], sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+@dataclass
+class RewardEvaluator:
+    """Evaluates one task's trajectories on its held-out instructions, on demand and memoised."""
+
+    task_id: str
+    instructions: Sequence[str]
+    base: Policy
+    judge: ChatModel
+    learner: Any
+    runtime: Any
+    params: SamplingParams
+    judge_config: str = "alpaca_eval_2"
+    judge_max_tokens: int | None = None
+    base_answers: list[str] = field(default_factory=list)
+    _policies: dict[str, Policy] = field(default_factory=dict)
+    _scores: dict[tuple[str, int], float | None] = field(default_factory=dict)
+
+    async def prepare(self) -> None:
+        """The un-updated policy's answers: every reward is measured against them."""
+        responses = await self.base.model.generate(
+            [ChatRequest(tuple(self.base.messages([q])), self.params) for q in self.instructions]
+        )
+        self.base_answers = [r.text if r.ok else "" for r in responses]
+
+    async def _policy(self, items: Sequence[AcquiredItem]) -> Policy:
+        key = items_key(items)
+        if key not in self._policies:
+            self._policies[key] = await self.learner(
+                self.base, list(items), runtime=self.runtime, task_id=f"{self.task_id}:{key}"
+            )
+        return self._policies[key]
+
+    async def evaluate(self, items: Sequence[AcquiredItem], indices: Sequence[int]) -> list[float | None]:
+        """P(win vs the un-updated policy) on the given held-out instructions (None: judge failed)."""
+        if not items:
+            return [NO_DATA_REWARD for _ in indices]
+        key = items_key(items)
+        missing = [i for i in indices if (key, i) not in self._scores]
+        if missing:
+            policy = await self._policy(items)
+            responses = await policy.model.generate(
+                [ChatRequest(tuple(policy.messages([self.instructions[i]])), self.params) for i in missing]
+            )
+            pairs = [
+                PairItem(f"{self.task_id}/{key}/{i}", self.instructions[i], r.text if r.ok else "", self.base_answers[i])
+                for i, r in zip(missing, responses, strict=True)
+            ]
+            judge = PairwiseJudge(self.judge, self.judge_config, max_tokens=self.judge_max_tokens)
+            for i, judgment in zip(missing, await judge.judge(pairs), strict=True):
+                self._scores[(key, i)] = judgment.preference
+        return [self._scores[(key, i)] for i in indices]

@@ -1,0 +1,314 @@
+"""``ads-bench train``: the ADS optimizer trainer (ADS.md, Algorithm 1).
+
+For iteration t = 0..T-1 and every training task:
+
+1. split the task's instructions into observed and held-out ones, seeded per (seed, iteration,
+   task) — so the split changes across iterations (the paper's Algorithm 1 splits inside the
+   iteration loop and leaves the rule open; a fresh split each iteration keeps the optimizer from
+   fitting one particular held-out set);
+2. sample K trajectories from the current optimizer, execute them (costed API calls);
+3. teach the policy with each trajectory's data and score it on the held-out instructions
+   against the un-updated policy (:mod:`.rewards`), racing where enabled (:mod:`.racing`);
+4. pick chosen/rejected by cost tiers (:mod:`.selection`).
+
+Then iteration 0 fine-tunes the optimizer on the chosen trajectories (rejection-sampling SFT);
+later iterations run DPO on the (chosen, rejected) pairs (:mod:`.training`). Every sample,
+reward and pair is kept in ``samples.jsonl``; each iteration's stats in ``iterations.jsonl`` and
+beside its adapter; ``curve.svg`` plots reward and cost per iteration. Resumable per task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from ads_bench.acquisition.costs import CostModel
+from ads_bench.acquisition.items import Acquisition
+from ads_bench.acquisition.trajectory import API_NAMES, Budget, Trajectory
+from ads_bench.learning import get_learner
+from ads_bench.learning.policy import Policy
+from ads_bench.models.client import ChatModel, Runtime
+from ads_bench.models.convert import local_weights_dir
+from ads_bench.models.spec import parse_spec
+from ads_bench.models.types import SamplingParams
+from ads_bench.optimizer import training
+from ads_bench.optimizer.checkpoints import record_latest
+from ads_bench.optimizer.racing import Race
+from ads_bench.optimizer.rewards import RewardEvaluator
+from ads_bench.optimizer.selection import Scored, select
+from ads_bench.pipeline.apis import build_apis
+from ads_bench.pipeline.session import close_session
+from ads_bench.progress import progress_bar
+from ads_bench.store.plots import iteration_curve
+from ads_bench.store.run_folder import RunFolder, default_run_dir
+from ads_bench.strategies import AcquisitionContext, run_calls
+from ads_bench.strategies.optimizer_driven import optimizer_request, parse_for
+from ads_bench.suites import Task, load_suite, split_instructions, stable_seed
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    suite: str = "inhouse-train"
+    iterations: int = 2
+    samples: int = 4
+    tau: float = 0.2
+    optimizer: str = "embedded"
+    policy: str = "embedded"
+    expert: str = "embedded"
+    judge: str = "embedded"
+    learner: str = "icl"
+    limit: int | None = 4
+    n_observed: int = 3
+    max_held_out: int = 4
+    seed: int = 0
+    sample_temperature: float = 1.0
+    optimizer_max_tokens: int = 384
+    max_calls: int | None = 4
+    budget_usd: float | None = None
+    budget_items: int | None = None
+    budget_tokens: int | None = None
+    retrieval_k: int = 2
+    retrieval_mode: str = "hybrid"
+    corpus: str | None = None
+    demos_per_call: int = 2
+    max_tokens: int = 128
+    judge_config: str = "alpaca_eval_2"
+    judge_max_tokens: int | None = None
+    racing: bool = True
+    race_z: float = 2.0
+    race_round: int = 2
+    api_costs: str | None = None
+    epochs: int = 2
+    max_steps: int = -1
+    lora_r: int = 8
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+SMOKE = {"iterations": 2, "samples": 4, "limit": 2, "max_held_out": 2, "max_calls": 3, "max_tokens": 64,
+         "optimizer_max_tokens": 256}
+
+
+def task_view(task: Task, config: TrainConfig, iteration: int) -> Task:
+    """The task as this iteration sees it: a fresh observed/held-out split of all its instructions."""
+    instructions = task.instructions
+    n_observed = min(config.n_observed, max(1, len(instructions) - 1))
+    observed, held_out = split_instructions(
+        instructions, n_observed=n_observed, seed=stable_seed(config.seed, iteration), key=task.id
+    )
+    return Task(task.id, task.suite, task.category, observed, held_out[: config.max_held_out], metadata=task.metadata)
+
+
+@dataclass
+class IterationContext:
+    config: TrainConfig
+    runtime: Runtime
+    optimizer: ChatModel
+    acquisition: AcquisitionContext
+    base: Policy
+    judge: ChatModel
+    learner: Any
+    iteration: int
+
+
+async def score_samples(evaluator: RewardEvaluator, acquisitions: list[Acquisition], config: TrainConfig,
+                        n_held_out: int) -> tuple[list[float | None], list[list[float]]]:
+    """Rewards per sample (mean over the held-out instructions it was judged on) and the
+    per-instruction rewards behind each (in instruction order; racing stops some lists early)."""
+    costs = [a.cost_usd for a in acquisitions]
+    race = Race(costs, n_held_out, tau=config.tau, z=config.race_z, round_size=config.race_round if config.racing
+                else n_held_out)
+    if not config.racing:
+        race.min_evaluations = n_held_out + 1  # never eliminate: exhaustive
+    while not race.done():
+        alive, instructions = race.next_round()
+        results = await asyncio.gather(*(evaluator.evaluate(acquisitions[k].items, instructions) for k in alive))
+        for k, rewards in zip(alive, results, strict=True):
+            race.observe(k, [r for r in rewards if r is not None])
+        race.end_round()
+    rewards = [race.mean(k) if race.observed[k] else None for k in range(len(acquisitions))]
+    return rewards, [list(race.observed[k]) for k in range(len(acquisitions))]
+
+
+async def collect_task(task: Task, ctx: IterationContext) -> dict[str, Any]:
+    config = ctx.config
+    view = task_view(task, config, ctx.iteration)
+    request = optimizer_request(view, ctx.acquisition, API_NAMES,
+                                sample_seed=config.seed + 1000 * ctx.iteration, n=config.samples)
+    [response] = await ctx.optimizer.generate([request])
+    texts = [c.text for c in response.completions] if response.ok else []
+    trajectories = [parse_for(text, ctx.acquisition, API_NAMES) for text in texts]
+    acquisitions = list(await asyncio.gather(
+        *(run_calls("ads-train", view, t.calls, ctx.acquisition, t) for t in trajectories)
+    ))
+    evaluator = RewardEvaluator(
+        view.id, view.held_out, ctx.base, ctx.judge, ctx.learner, ctx.runtime,
+        SamplingParams(temperature=0.0, max_tokens=config.max_tokens, seed=config.seed),
+        judge_config=config.judge_config, judge_max_tokens=config.judge_max_tokens,
+    )
+    await evaluator.prepare()
+    rewards, per_instruction = (
+        await score_samples(evaluator, acquisitions, config, len(view.held_out)) if acquisitions else ([], [])
+    )
+    evaluations = [len(r) for r in per_instruction]
+    selection = select([Scored(k, rewards[k], a.cost_usd) for k, a in enumerate(acquisitions)], config.tau)
+    samples = [
+        {"k": k, "text": text, "trajectory": trajectory.to_dict(), "parse_error": trajectory.error,
+         "n_calls": len(acquisition.outcomes), "api_counts": acquisition.api_counts(),
+         "n_items": len(acquisition.items), "cost_usd": acquisition.cost_usd, "reward": rewards[k],
+         "held_out_rewards": per_instruction[k], "evaluations": evaluations[k],
+         "acquisition": acquisition.to_dict()}
+        for k, (text, trajectory, acquisition) in enumerate(zip(texts, trajectories, acquisitions, strict=True))
+    ]
+    return {
+        "id": f"{ctx.iteration}/{task.id}", "iteration": ctx.iteration, "task_id": task.id,
+        "observed": list(view.observed), "held_out": list(view.held_out),
+        "prompt": list(request.messages), "samples": samples,
+        "optimizer_error": response.error, "chosen": selection.chosen, "rejected": selection.rejected,
+        "selection_note": selection.reason,
+        "evaluations": sum(evaluations), "evaluations_exhaustive": len(acquisitions) * len(view.held_out),
+    }
+
+
+def iteration_stats(records: list[dict[str, Any]]) -> dict[str, Any]:
+    samples = [s for r in records for s in r["samples"]]
+    rewards = [s["reward"] for s in samples if s["reward"] is not None]
+    api_counts: Counter[str] = Counter()
+    for sample in samples:
+        api_counts.update(sample["api_counts"])
+    total_calls = sum(api_counts.values())
+    chosen = [r["samples"][r["chosen"]] for r in records if r["chosen"] is not None]
+    return {
+        "tasks": len(records),
+        "samples": len(samples),
+        "mean_reward": sum(rewards) / len(rewards) if rewards else None,
+        "mean_cost_usd": sum(s["cost_usd"] for s in samples) / len(samples) if samples else None,
+        "chosen_mean_reward": sum(s["reward"] for s in chosen) / len(chosen) if chosen else None,
+        "chosen_mean_cost_usd": sum(s["cost_usd"] for s in chosen) / len(chosen) if chosen else None,
+        "api_call_share": {api: n / total_calls for api, n in api_counts.items()} if total_calls else {},
+        "calls_per_sample": total_calls / len(samples) if samples else 0.0,
+        "parse_failure_rate": sum(1 for s in samples if s["parse_error"]) / len(samples) if samples else None,
+        "empty_trajectory_rate": sum(1 for s in samples if s["n_calls"] == 0) / len(samples) if samples else None,
+        "tasks_with_chosen": len(chosen),
+        "pairs": sum(1 for r in records if r["rejected"] is not None),
+        "evaluations": sum(r["evaluations"] for r in records),
+        "evaluations_exhaustive": sum(r["evaluations_exhaustive"] for r in records),
+    }
+
+
+def training_data(records: list[dict[str, Any]]) -> tuple[list, list]:
+    def render(record: dict[str, Any], k: int) -> str:
+        return Trajectory.from_dict(record["samples"][k]["trajectory"]).render()
+
+    sft = [(r["prompt"], render(r, r["chosen"])) for r in records if r["chosen"] is not None]
+    dpo = [(r["prompt"], render(r, r["chosen"]), render(r, r["rejected"])) for r in records if r["rejected"] is not None]
+    return sft, dpo
+
+
+def optimizer_weights(spec: str) -> tuple[Path, Path | None]:
+    """(base weights folder, adapter folder or None) behind an optimizer spec."""
+    parsed = parse_spec(spec)
+    adapter = parsed.options.get("adapter")
+    return local_weights_dir(spec), Path(adapter) if adapter else None
+
+
+def train_iteration(iteration: int, spec: str, records: list[dict[str, Any]], config: TrainConfig,
+                    folder: RunFolder) -> tuple[str, dict[str, Any]]:
+    """Fit the optimizer on this iteration's data; returns the next optimizer spec and the stats."""
+    lora = training.TrainingConfig(r=config.lora_r, alpha=2 * config.lora_r, epochs=config.epochs,
+                                   max_steps=config.max_steps, seed=config.seed)
+    sft_data, dpo_data = training_data(records)
+    base, adapter = optimizer_weights(spec)
+    out = folder.path / "adapters" / f"iteration-{iteration}"
+    # iteration 0 (or a later one whose optimizer never got an adapter and has no pair yet): SFT
+    if iteration == 0 or (adapter is None and not dpo_data):
+        if not sft_data:
+            return spec, {"skipped": "no chosen trajectory"}
+        stats = training.sft(base, sft_data, out, lora)
+        return f"hf:{base}?adapter={out}", stats
+    if not dpo_data:
+        return spec, {"skipped": "no (chosen, rejected) pair"}
+    start = base
+    if adapter is not None:
+        start = training.merge_adapter(base, adapter, folder.path / "merged" / f"iteration-{iteration}")
+    stats = training.dpo(start, dpo_data, out, lora)
+    return f"hf:{start}?adapter={out}", stats
+
+
+async def collect_iteration(iteration: int, spec: str, tasks: list[Task], config: TrainConfig, runtime: Runtime,
+                            folder: RunFolder, console: Console | None) -> list[dict[str, Any]]:
+    log = folder.log("samples")
+    done = log.index()
+    policy_model = runtime.model(config.policy, role="policy")
+    acquisition = AcquisitionContext(
+        runtime=runtime, policy=policy_model, expert=runtime.model(config.expert, role="expert"),
+        apis=build_apis(config, runtime, policy_model), costs=CostModel.from_file(config.api_costs),
+        budget=Budget(max_calls=config.max_calls, max_cost=config.budget_usd,
+                      max_acquired_tokens=config.budget_tokens),
+        max_items=config.budget_items, optimizer_temperature=config.sample_temperature,
+        optimizer_max_tokens=config.optimizer_max_tokens, seed=config.seed,
+    )
+    ctx = IterationContext(config, runtime, runtime.model(spec, role="optimizer"), acquisition, Policy(policy_model),
+                           runtime.model(config.judge, role="judge"), get_learner(config.learner), iteration)
+    gate = asyncio.Semaphore(2)
+    with progress_bar(f"iteration {iteration}: sampling, executing, rewarding", len(tasks), runtime.ledger,
+                      console) as advance:
+        advance(sum(f"{iteration}/{t.id}" in done for t in tasks))
+
+        async def one(task: Task) -> None:
+            async with gate:
+                record = await collect_task(task, ctx)
+            log.append(record)
+            done[record["id"]] = record
+            advance()
+
+        await asyncio.gather(*(one(t) for t in tasks if f"{iteration}/{t.id}" not in done))
+    return [done[f"{iteration}/{t.id}"] for t in tasks]
+
+
+async def train_optimizer(config: TrainConfig, runtime: Runtime, *, out: str | Path | None = None,
+                          console: Console | None = None) -> tuple[RunFolder, list[dict[str, Any]]]:
+    started = time.time()
+    suite = load_suite(config.suite, limit=config.limit, seed=config.seed)
+    tasks = [t for t in suite.tasks if len(t.instructions) >= 2]
+    folder = RunFolder.open(out or default_run_dir("train", config.to_dict(), config.suite), config.to_dict(),
+                            kind="train")
+    session = runtime.ledger.snapshot()
+    iterations_log = folder.log("iterations")
+    finished = {r["iteration"]: r for r in iterations_log}
+    spec = config.optimizer
+    for iteration in range(config.iterations):
+        if iteration in finished:
+            spec = finished[iteration]["optimizer_out"]
+            continue
+        records = await collect_iteration(iteration, spec, tasks, config, runtime, folder, console)
+        stats = iteration_stats(records)
+        if console is not None:
+            console.print(f"iteration {iteration}: mean reward {stats['mean_reward']}, "
+                          f"{stats['tasks_with_chosen']} chosen, {stats['pairs']} pairs — training")
+        next_spec, training_stats = await asyncio.to_thread(train_iteration, iteration, spec, records, config, folder)
+        row = {"iteration": iteration, "optimizer_in": spec, "optimizer_out": next_spec, "stats": stats,
+               "training": training_stats}
+        adapter_dir = folder.path / "adapters" / f"iteration-{iteration}"
+        if adapter_dir.is_dir():
+            folder.write_json(f"adapters/iteration-{iteration}/ads_stats.json", row)
+        iterations_log.append(row)
+        finished[iteration] = row
+        spec = next_spec
+    rows = [finished[i] for i in sorted(finished)]
+    iteration_curve(rows, folder.path / "curve.svg")
+    record_latest(spec, {"run": str(folder.path), "iterations": len(rows)})
+    close_session(folder, runtime.ledger.since(session), started, "train")
+    return folder, rows
+
+
+def smoke_config(**overrides: Any) -> TrainConfig:
+    """The small budget ``run --strategy ads`` trains with when no trained optimizer exists."""
+    return replace(TrainConfig(), **{**SMOKE, **overrides})

@@ -1,0 +1,184 @@
+"""Train the optimizer: rejection-sampling SFT (iteration 0) and DPO (later iterations), LoRA with trl.
+
+The prompt is the optimizer's chat prompt for a task; the completion is the trajectory in its
+canonical rendering (``Trajectory.render()``), so the model learns the clean format whatever
+noise the sampled text had around it. Iterative DPO: before iteration t's DPO, the previous
+adapter is merged into its base, and that merged model is both the start and — with the new
+adapter disabled — the reference policy, as iterative DPO prescribes (ref = last iteration).
+On CPU the settings follow RUNTIME-NOTES (no bf16, no gradient checkpointing); on a GPU bf16.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ads_bench.errors import UserError
+from ads_bench.models.types import Message
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """LoRA and optimisation settings; defaults are sized for a CPU smoke run of SmolLM2-135M.
+
+    Full-size recipe (GPU, 7B optimizer): r=16, alpha=32, lr 1e-5 (DPO) / 2e-5 (SFT), epochs 2,
+    batch 16 via gradient accumulation, max_length 2048, beta 0.1.
+    """
+
+    r: int = 8
+    alpha: int = 16
+    dropout: float = 0.0
+    target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+    sft_learning_rate: float = 2e-4
+    dpo_learning_rate: float = 5e-5
+    epochs: int = 2
+    max_steps: int = -1
+    batch_size: int = 2
+    max_length: int = 768
+    beta: float = 0.1
+    seed: int = 0
+
+
+def _device_args() -> dict[str, Any]:
+    import torch
+
+    if torch.cuda.is_available():
+        return {"bf16": True, "use_cpu": False}
+    return {"bf16": False, "use_cpu": True}
+
+
+def _common_args(config: TrainingConfig, out: Path, learning_rate: float) -> dict[str, Any]:
+    return {
+        "output_dir": str(out),
+        "per_device_train_batch_size": config.batch_size,
+        "num_train_epochs": config.epochs,
+        "max_steps": config.max_steps,
+        "learning_rate": learning_rate,
+        "logging_steps": 1,
+        "save_strategy": "no",
+        "report_to": "none",
+        "gradient_checkpointing": False,
+        "seed": config.seed,
+        "max_length": config.max_length,
+        "disable_tqdm": True,
+        **_device_args(),
+    }
+
+
+def _lora(config: TrainingConfig):
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=config.r, lora_alpha=config.alpha, lora_dropout=config.dropout,
+        target_modules=list(config.target_modules), task_type="CAUSAL_LM",
+    )
+
+
+def _load(model_dir: Path):
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    return model, tokenizer
+
+
+def _save_atomically(trainer_model: Any, tokenizer: Any, target: Path, stats: dict[str, Any]) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
+    try:
+        trainer_model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        (staging / "training_stats.json").write_text(json.dumps(stats, indent=2))
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _losses(trainer: Any) -> list[float]:
+    return [round(entry["loss"], 5) for entry in trainer.state.log_history if "loss" in entry]
+
+
+def sft(
+    base_dir: Path, examples: Sequence[tuple[list[Message], str]], out: Path, config: TrainingConfig
+) -> dict[str, Any]:
+    """Rejection-sampling SFT: LoRA on (optimizer prompt, chosen trajectory) pairs."""
+    if not examples:
+        raise UserError("no chosen trajectory to train on: every sampled trajectory failed; sample more (--samples)")
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    model, tokenizer = _load(base_dir)
+    dataset = Dataset.from_list(
+        [{"prompt": prompt, "completion": [{"role": "assistant", "content": completion}]} for prompt, completion in examples]
+    )
+    args = SFTConfig(**_common_args(config, out / "trainer", config.sft_learning_rate), completion_only_loss=True)
+    trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=_lora(config))
+    started = time.perf_counter()
+    result = trainer.train()
+    stats = {
+        "kind": "sft", "examples": len(examples), "steps": result.global_step, "train_loss": result.training_loss,
+        "losses": _losses(trainer), "seconds": round(time.perf_counter() - started, 2), "base": str(base_dir),
+        "config": asdict(config),
+    }
+    _save_atomically(trainer.model, tokenizer, out, stats)
+    shutil.rmtree(out / "trainer", ignore_errors=True)
+    return stats
+
+
+def merge_adapter(base_dir: Path, adapter_dir: Path, out: Path) -> Path:
+    """Fold an adapter into its base weights (the next iteration's start and DPO reference)."""
+    if (out / "config.json").is_file():
+        return out
+    from peft import PeftModel
+
+    model, tokenizer = _load(base_dir)
+    merged = PeftModel.from_pretrained(model, adapter_dir).merge_and_unload()
+    _save_atomically(merged, tokenizer, out, {"kind": "merged", "base": str(base_dir), "adapter": str(adapter_dir)})
+    return out
+
+
+def dpo(
+    base_dir: Path, pairs: Sequence[tuple[list[Message], str, str]], out: Path, config: TrainingConfig
+) -> dict[str, Any]:
+    """DPO with a fresh LoRA on ``base_dir``; the reference is ``base_dir`` itself (adapter off)."""
+    if not pairs:
+        raise UserError("no (chosen, rejected) pair to train on: all rewards tied or failed; sample more (--samples)")
+    from datasets import Dataset
+    from trl import DPOConfig, DPOTrainer
+
+    model, tokenizer = _load(base_dir)
+    dataset = Dataset.from_list(
+        [
+            {"prompt": prompt, "chosen": [{"role": "assistant", "content": chosen}],
+             "rejected": [{"role": "assistant", "content": rejected}]}
+            for prompt, chosen, rejected in pairs
+        ]
+    )
+    args = DPOConfig(**_common_args(config, out / "trainer", config.dpo_learning_rate), beta=config.beta)
+    trainer = DPOTrainer(model=model, ref_model=None, args=args, train_dataset=dataset, processing_class=tokenizer,
+                         peft_config=_lora(config))
+    started = time.perf_counter()
+    result = trainer.train()
+    rewards = [e for e in trainer.state.log_history if "rewards/accuracies" in e]
+    stats = {
+        "kind": "dpo", "pairs": len(pairs), "steps": result.global_step, "train_loss": result.training_loss,
+        "losses": _losses(trainer),
+        "reward_accuracy": rewards[-1]["rewards/accuracies"] if rewards else None,
+        "seconds": round(time.perf_counter() - started, 2), "base": str(base_dir), "config": asdict(config),
+    }
+    _save_atomically(trainer.model, tokenizer, out, stats)
+    shutil.rmtree(out / "trainer", ignore_errors=True)
+    return stats

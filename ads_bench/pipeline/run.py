@@ -1,0 +1,231 @@
+"""``ads-bench run``: for each task, acquire -> learn -> answer held-out prompts -> judge -> metrics.
+
+Stages run over all tasks at once (engines batch across tasks) and each appends to its own log
+in the run folder, so a killed run resumes where it stopped:
+
+- ``acquisitions.jsonl``: per task, the trajectory (analysis, self-reflection, calls, what was
+  dropped and why), every executed call with its items and cost;
+- ``policies.jsonl``: per task, what the learner did (items packed or trained on, adapter);
+- ``answers.jsonl``: the taught policy's answers; ``reference_answers.jsonl``: the un-updated
+  policy's (in-house tasks are judged against them, as the paper does);
+- ``judgments.jsonl``, ``metrics.json``, ``ledger.json``, ``sessions.jsonl``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from ads_bench.acquisition.costs import CostModel
+from ads_bench.acquisition.items import Acquisition
+from ads_bench.acquisition.trajectory import Budget
+from ads_bench.learning import get_learner
+from ads_bench.learning.policy import Policy
+from ads_bench.models.client import Runtime
+from ads_bench.models.types import SamplingParams
+from ads_bench.optimizer.checkpoints import resolve_optimizer
+from ads_bench.pipeline.answering import answer_prompts
+from ads_bench.pipeline.apis import build_apis
+from ads_bench.pipeline.judging_step import judge_answers
+from ads_bench.pipeline.prompts import Prompt, prompts_of
+from ads_bench.pipeline.scoring import score_run
+from ads_bench.pipeline.session import close_session
+from ads_bench.progress import progress_bar
+from ads_bench.store.run_folder import RunFolder, default_run_dir
+from ads_bench.strategies import OPTIMIZER_STRATEGIES, AcquisitionContext, get_strategy
+from ads_bench.suites import Task, load_suite
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    strategy: str
+    suite: str = "inhouse"
+    policy: str = "embedded"
+    optimizer: str | None = None
+    expert: str = "embedded"
+    judge: str = "embedded"
+    learner: str = "icl"
+    limit: int | None = 3
+    max_held_out: int | None = 2
+    seed: int = 0
+    max_calls: int | None = 4
+    budget_usd: float | None = None
+    budget_items: int | None = None
+    budget_tokens: int | None = None
+    retrieval_k: int = 2
+    retrieval_mode: str = "hybrid"
+    corpus: str | None = None
+    demos_per_call: int = 2
+    optimizer_max_tokens: int = 512
+    optimizer_temperature: float = 0.0
+    max_tokens: int = 256
+    judge_config: str | None = None
+    judge_max_tokens: int | None = None
+    orders: str = "both"
+    retries: int = 2
+    api_costs: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def budget(self) -> Budget:
+        return Budget(max_calls=self.max_calls, max_cost=self.budget_usd, max_acquired_tokens=self.budget_tokens)
+
+
+def held_out_slice(tasks: tuple[Task, ...], max_held_out: int | None) -> list[Task]:
+    """Keep at most ``max_held_out`` held-out prompts per task (the first ones: the split is seeded)."""
+    if max_held_out is None:
+        return list(tasks)
+    out = []
+    for task in tasks:
+        keep = min(len(task.held_out), max_held_out)
+        data = task.to_dict()
+        data["held_out"] = data["held_out"][:keep]
+        for key in ("references", "turns"):
+            if key in data:
+                data[key] = data[key][:keep]
+        out.append(Task.from_dict(data))
+    return out
+
+
+async def acquire_all(
+    tasks: list[Task], strategy_name: str, context: AcquisitionContext, folder: RunFolder, advance
+) -> dict[str, Acquisition]:
+    log = folder.log("acquisitions")
+    done = {task_id: Acquisition.from_dict(r) for task_id, r in log.index().items()}
+    strategy = get_strategy(strategy_name)
+    gate = asyncio.Semaphore(4)
+
+    async def one(task: Task) -> None:
+        async with gate:
+            acquisition = await strategy.acquire(task, context)
+        log.append(acquisition.to_dict())
+        done[task.id] = acquisition
+        advance()
+
+    advance(sum(t.id in done for t in tasks))
+    await asyncio.gather(*(one(t) for t in tasks if t.id not in done))
+    return done
+
+
+async def teach_and_answer(
+    tasks: list[Task], prompts: list[Prompt], acquisitions: dict[str, Acquisition], base: Policy,
+    config: RunConfig, runtime: Runtime, folder: RunFolder, params: SamplingParams, advance,
+) -> dict[str, dict[str, Any]]:
+    learner = get_learner(config.learner)
+    policies_log, answers_log = folder.log("policies"), folder.log("answers")
+    taught = policies_log.index()
+    by_task: dict[str, list[Prompt]] = {}
+    for prompt in prompts:
+        by_task.setdefault(prompt.task_id, []).append(prompt)
+    answers: dict[str, dict[str, Any]] = {}
+
+    async def one(task: Task) -> None:
+        items = acquisitions[task.id].items
+        policy = await learner(base, items, runtime=runtime, task_id=task.id)
+        if task.id not in taught:
+            policies_log.append({"id": task.id, "learner": config.learner, "policy": policy.label,
+                                 "context_sha": policy.context_sha, "context": policy.context,
+                                 "details": policy.details})
+        answers.update(await answer_prompts(policy, by_task.get(task.id, []), answers_log, params,
+                                            on_done=advance, extra={"strategy": config.strategy}))
+
+    if config.learner == "finetune":  # training is CPU/GPU-bound: one task at a time
+        for task in tasks:
+            await one(task)
+    else:
+        await asyncio.gather(*(one(t) for t in tasks))
+    return answers
+
+
+def acquisition_summary(acquisitions: dict[str, Acquisition], tasks: list[Task]) -> dict[str, Any]:
+    chosen = [acquisitions[t.id] for t in tasks if t.id in acquisitions]
+    api_counts: Counter[str] = Counter()
+    for acquisition in chosen:
+        api_counts.update(acquisition.api_counts())
+    total_calls = sum(api_counts.values())
+    dropped = Counter(
+        d.kind for a in chosen if a.trajectory for d in a.trajectory.dropped
+    )
+    return {
+        "tasks": len(chosen),
+        "api_calls": dict(api_counts),
+        "api_call_share": {api: n / total_calls for api, n in api_counts.items()} if total_calls else {},
+        "calls_per_task": total_calls / len(chosen) if chosen else 0.0,
+        "items_per_task": sum(len(a.items) for a in chosen) / len(chosen) if chosen else 0.0,
+        "acquisition_usd": sum(a.cost_usd for a in chosen),
+        "acquisition_usd_per_task": sum(a.cost_usd for a in chosen) / len(chosen) if chosen else 0.0,
+        "trajectory_errors": sum(1 for a in chosen if a.error),
+        "dropped_calls": dict(dropped),
+    }
+
+
+async def run_strategy(
+    config: RunConfig, runtime: Runtime, *, out: str | Path | None = None, console: Console | None = None
+) -> tuple[RunFolder, dict[str, Any]]:
+    started = time.time()
+    config = await resolve_optimizer(config, runtime, console)
+    suite = load_suite(config.suite, limit=config.limit, seed=config.seed)
+    in_house = not any(task.references for task in suite.tasks)
+    tasks = held_out_slice(suite.tasks, config.max_held_out)
+    prompts = prompts_of(tasks)
+    folder = RunFolder.open(
+        out or default_run_dir("run", config.to_dict(), config.strategy, config.suite, config.learner),
+        config.to_dict(), kind="run",
+    )
+    session = runtime.ledger.snapshot()
+    policy_model = runtime.model(config.policy, role="policy")
+    context = AcquisitionContext(
+        runtime=runtime,
+        policy=policy_model,
+        expert=runtime.model(config.expert, role="expert"),
+        apis=build_apis(config, runtime, policy_model),
+        costs=CostModel.from_file(config.api_costs),
+        budget=config.budget(),
+        max_items=config.budget_items,
+        optimizer=runtime.model(config.optimizer, role="optimizer")
+        if config.strategy in OPTIMIZER_STRATEGIES and config.optimizer else None,
+        optimizer_temperature=config.optimizer_temperature,
+        optimizer_max_tokens=config.optimizer_max_tokens,
+        seed=config.seed,
+    )
+    params = SamplingParams(temperature=0.0, max_tokens=config.max_tokens, seed=config.seed)
+    base = Policy(policy_model)
+
+    with progress_bar(f"acquiring ({config.strategy})", len(tasks), runtime.ledger, console) as advance:
+        acquisitions = await acquire_all(tasks, config.strategy, context, folder, advance)
+    with progress_bar(f"teaching ({config.learner}) and answering", len(prompts), runtime.ledger, console) as advance:
+        answers = await teach_and_answer(tasks, prompts, acquisitions, base, config, runtime, folder, params, advance)
+    references = None
+    if in_house:
+        with progress_bar("answering with the un-updated policy", len(prompts), runtime.ledger, console) as advance:
+            base_answers = await answer_prompts(base, prompts, folder.log("reference_answers"), params, on_done=advance)
+        references = {pid: record["answers"] for pid, record in base_answers.items()}
+    with progress_bar("judging", len(prompts), runtime.ledger, console) as advance:
+        judgments = await judge_answers(
+            runtime.model(config.judge, role="judge"), prompts, answers, folder.log("judgments"),
+            judge_config=config.judge_config, reference_answers=references, orders=config.orders,
+            retries=config.retries, max_tokens=config.judge_max_tokens, on_done=advance,
+        )
+    reference_name = "un-updated policy" if in_house else str(tasks[0].metadata.get("reference_model", "reference"))
+    metrics = score_run(prompts, judgments, model_name=f"{config.strategy}/{config.learner}",
+                        reference_name=reference_name, seed=config.seed)
+    metrics.update(
+        suite=suite.name, strategy=config.strategy, learner=config.learner, policy=config.policy,
+        optimizer=config.optimizer,
+        reference=reference_name, acquisition=acquisition_summary(acquisitions, tasks),
+    )
+    total = close_session(folder, runtime.ledger.since(session), started, "run")
+    metrics["cost"] = {
+        "total_usd": total.total().cost_usd + 0.0,
+        "by_role": {k: {"calls": v.calls, "tokens": v.tokens, "usd": v.cost_usd} for k, v in total.grouped("role").items()},
+        "by_api": {k: {"calls": v.calls, "tokens": v.tokens, "usd": v.cost_usd} for k, v in total.grouped("api").items()},
+    }
+    folder.write_json("metrics.json", metrics)
+    return folder, metrics

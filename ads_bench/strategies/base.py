@@ -1,0 +1,83 @@
+"""What a strategy gets to work with, and the registry that names strategies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Protocol
+
+from ads_bench.acquisition.apis import AcquisitionApi
+from ads_bench.acquisition.costs import CostModel
+from ads_bench.acquisition.executor import execute_calls
+from ads_bench.acquisition.items import Acquisition
+from ads_bench.acquisition.trajectory import ApiCall, Budget, Trajectory
+from ads_bench.errors import UserError
+from ads_bench.models.client import ChatModel, Runtime
+from ads_bench.suites import Task
+
+
+@dataclass
+class AcquisitionContext:
+    """Everything a strategy may use for one run: models by role, the APIs, costs and budgets."""
+
+    runtime: Runtime
+    policy: ChatModel
+    expert: ChatModel
+    apis: dict[str, AcquisitionApi]
+    costs: CostModel
+    budget: Budget = field(default_factory=Budget)
+    max_items: int | None = None
+    optimizer: ChatModel | None = None
+    optimizer_temperature: float = 0.0
+    optimizer_max_tokens: int = 512
+    seed: int = 0
+
+
+class Strategy(Protocol):
+    name: str
+    description: str
+
+    async def acquire(self, task: Task, context: AcquisitionContext) -> Acquisition: ...
+
+
+async def run_calls(
+    name: str, task: Task, calls: list[ApiCall], context: AcquisitionContext, trajectory: Trajectory | None = None
+) -> Acquisition:
+    """Execute ``calls`` under the context's budget; dropped calls join the trajectory's record."""
+    outcomes, dropped = await execute_calls(
+        calls, context.apis, context.costs, budget=context.budget, max_items=context.max_items,
+        ledger=context.runtime.ledger,
+    )
+    if trajectory is not None:
+        trajectory.dropped.extend(dropped)
+    else:
+        trajectory = Trajectory(calls=list(calls), dropped=dropped)
+    return Acquisition(task.id, name, outcomes, trajectory, trajectory.error)
+
+
+_REGISTRY: dict[str, Callable[[], Strategy]] = {}
+
+
+def register_strategy(name: str) -> Callable:
+    def decorate(factory: Callable[[], Strategy]) -> Callable[[], Strategy]:
+        _REGISTRY[name] = factory
+        return factory
+
+    return decorate
+
+
+def strategy_names() -> list[str]:
+    names = dict.fromkeys(_REGISTRY)
+    for ep in entry_points(group="ads_bench.strategies"):
+        names.setdefault(ep.name, None)
+    return list(names)
+
+
+def get_strategy(name: str) -> Strategy:
+    if name in _REGISTRY:
+        return _REGISTRY[name]()
+    for ep in entry_points(group="ads_bench.strategies"):
+        if ep.name == name:
+            return ep.load()()
+    raise UserError(f"unknown strategy '{name}': choose one of {', '.join(strategy_names())}")
