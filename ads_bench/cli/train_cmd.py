@@ -25,7 +25,7 @@ from ads_bench.optimizer.trainer import TrainConfig, train_optimizer
 @click.option("--n-observed", type=int, default=3, show_default=True)
 @click.option("--max-held-out", type=int, default=4, show_default=True, help="Held-out instructions per reward.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--sample-temperature", type=float, default=1.0, show_default=True)
+@click.option("--sample-temperature", type=float, default=0.8, show_default=True)
 @click.option("--max-calls", type=int, default=4, show_default=True)
 @click.option("--budget-usd", type=float, default=None)
 @click.option("--max-tokens", type=int, default=128, show_default=True, help="Policy answer length.")

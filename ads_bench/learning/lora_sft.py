@@ -123,6 +123,9 @@ def _train(
     train_set = Dataset.from_list([examples[i] for i in kept])
     probe_set = train_set.select(range(min(config.loss_probe_items, len(train_set))))
 
+    from ads_bench.models.convert import quiet_hf_progress
+
+    quiet_hf_progress()
     model = AutoModelForCausalLM.from_pretrained(
         base_dir, dtype=torch.bfloat16 if bf16 else torch.float32
     )

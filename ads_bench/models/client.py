@@ -205,7 +205,6 @@ class Runtime:
     prices: PriceTable = field(default_factory=PriceTable.default)
     _backends: dict[str, Backend] = field(default_factory=dict)
     _started: set[str] = field(default_factory=set)
-    _warned: set[str] = field(default_factory=set)
 
     @classmethod
     def create(
@@ -238,8 +237,8 @@ class Runtime:
             return FREE
         price = self.prices.lookup(backend.price_name)
         if price is None:
-            if backend.price_name not in self._warned:
-                self._warned.add(backend.price_name)
+            if backend.price_name not in _WARNED_UNPRICED:
+                _WARNED_UNPRICED.add(backend.price_name)
                 log.warning(
                     "no price known for '%s': its cost counts as $0; add it with --prices FILE "
                     "or ?price_in=..&price_out=.. on the spec",
@@ -255,6 +254,7 @@ class Runtime:
 
 
 _default_runtime: Runtime | None = None
+_WARNED_UNPRICED: set[str] = set()  # one warning per model per process
 
 
 def default_runtime() -> Runtime:

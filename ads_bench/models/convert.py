@@ -20,6 +20,19 @@ from ads_bench.paths import cache_dir
 _lock = threading.Lock()
 
 
+def quiet_hf_progress() -> None:
+    """transformers and datasets draw progress bars for every load; ours already show the work."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    try:
+        import datasets
+
+        datasets.disable_progress_bars()
+    except ImportError:
+        pass
+
+
 def converted_dir(gguf_path: str | Path) -> Path:
     """The transformers folder for this GGUF, converting it on first use (atomic, ~30 s)."""
     gguf_path = Path(gguf_path).resolve()
@@ -29,9 +42,8 @@ def converted_dir(gguf_path: str | Path) -> Path:
             return target
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from transformers import AutoModelForCausalLM, AutoTokenizer
-        from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()
+        quiet_hf_progress()
         tokenizer = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
         model = AutoModelForCausalLM.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
         model.hf_quantizer = None

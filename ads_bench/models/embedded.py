@@ -155,6 +155,11 @@ def request_body(request: ChatRequest, seed: int | None) -> dict[str, Any]:
         "top_p": p.top_p,
         "max_tokens": p.max_tokens,
         "n": 1,
+        # llama.cpp's server adds top-k 40 and min-p 0.05 unless told otherwise; OpenAI, vLLM and
+        # transformers sample from temperature and top-p alone, and so must we, or the same spec
+        # would sample differently on different engines
+        "top_k": 0,
+        "min_p": 0.0,
     }
     if seed is not None:
         body["seed"] = seed
@@ -177,6 +182,7 @@ class EmbeddedBackend:
         self.context_window = self.config.ctx_per_slot
         self.identity = {
             "engine": "llama.cpp/xllamacpp",
+            "sampler": "temperature+top_p",
             "engine_version": importlib.metadata.version("xllamacpp"),
             "weights_sha256": file_sha256(self.config.path),
         }

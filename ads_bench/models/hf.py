@@ -43,6 +43,9 @@ class SharedModel:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        from ads_bench.models.convert import quiet_hf_progress
+
+        quiet_hf_progress()
         dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
         self.tokenizer.padding_side = "left"

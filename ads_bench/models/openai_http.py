@@ -13,6 +13,7 @@ import json
 import os
 import random
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -24,6 +25,7 @@ from ads_bench.models.spec import ModelSpec
 from ads_bench.models.types import ChatRequest, Completion, TokenLogprob, Usage
 
 OPENAI_URL = "https://api.openai.com/v1"
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
 
 
 @dataclass
@@ -58,7 +60,9 @@ class OpenAIBackend:
             raise UserError(f"'{spec.label}' needs an API key: export {key_env}=... (it is never logged)")
         self.replicas = [Replica(url) for url in urls]
         self.name = spec.target
-        self.price_name = spec.target
+        # a server on this machine (a local vLLM or llama.cpp) bills no tokens; a remote one is priced
+        local = all(urllib.parse.urlparse(r.base_url).hostname in LOCAL_HOSTS for r in self.replicas)
+        self.price_name = None if local else spec.target
         self.context_window = option(spec, "context_window", None)
         self.concurrency = option(spec, "concurrency", 8 if spec.backend == "openai" else 16)
         self.max_retries = option(spec, "max_retries", 6)

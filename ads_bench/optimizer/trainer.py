@@ -67,7 +67,7 @@ class TrainConfig:
     n_observed: int = 3
     max_held_out: int = 4
     seed: int = 0
-    sample_temperature: float = 1.0
+    sample_temperature: float = 0.8
     optimizer_max_tokens: int = 384
     max_calls: int | None = 4
     budget_usd: float | None = None
@@ -118,13 +118,13 @@ class IterationContext:
     iteration: int
 
 
-async def score_samples(evaluator: RewardEvaluator, acquisitions: list[Acquisition], config: TrainConfig,
-                        n_held_out: int) -> tuple[list[float | None], list[list[float]]]:
-    """Rewards per sample (mean over the held-out instructions it was judged on) and the
-    per-instruction rewards behind each (in instruction order; racing stops some lists early)."""
+async def score_samples(evaluator: RewardEvaluator, acquisitions: list[Acquisition], usable: list[bool],
+                        config: TrainConfig, n_held_out: int) -> tuple[list[float | None], list[list[float]]]:
+    """Rewards per sample (mean over the held-out instructions it was judged on; None for a failed
+    sample) and the per-instruction rewards behind each (racing stops some lists early)."""
     costs = [a.cost_usd for a in acquisitions]
-    race = Race(costs, n_held_out, tau=config.tau, z=config.race_z, round_size=config.race_round if config.racing
-                else n_held_out)
+    race = Race(costs, n_held_out, tau=config.tau, z=config.race_z, usable=usable,
+                round_size=config.race_round if config.racing else n_held_out)
     if not config.racing:
         race.min_evaluations = n_held_out + 1  # never eliminate: exhaustive
     while not race.done():
@@ -133,8 +133,8 @@ async def score_samples(evaluator: RewardEvaluator, acquisitions: list[Acquisiti
         for k, rewards in zip(alive, results, strict=True):
             race.observe(k, [r for r in rewards if r is not None])
         race.end_round()
-    rewards = [race.mean(k) if race.observed[k] else None for k in range(len(acquisitions))]
-    return rewards, [list(race.observed[k]) for k in range(len(acquisitions))]
+    rewards = [race.mean(k) if race.observed.get(k) else None for k in range(len(acquisitions))]
+    return rewards, [list(race.observed.get(k, [])) for k in range(len(acquisitions))]
 
 
 async def collect_task(task: Task, ctx: IterationContext) -> dict[str, Any]:
@@ -154,8 +154,11 @@ async def collect_task(task: Task, ctx: IterationContext) -> dict[str, Any]:
         judge_config=config.judge_config, judge_max_tokens=config.judge_max_tokens,
     )
     await evaluator.prepare()
+    # An output that does not parse is a failed sample, not a trajectory: never chosen (SFT and DPO
+    # would learn its format errors) and not worth an evaluation.
+    usable = [t.error is None for t in trajectories]
     rewards, per_instruction = (
-        await score_samples(evaluator, acquisitions, config, len(view.held_out)) if acquisitions else ([], [])
+        await score_samples(evaluator, acquisitions, usable, config, len(view.held_out)) if acquisitions else ([], [])
     )
     evaluations = [len(r) for r in per_instruction]
     selection = select([Scored(k, rewards[k], a.cost_usd) for k, a in enumerate(acquisitions)], config.tau)

@@ -85,6 +85,9 @@ def _load(model_dir: Path):
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from ads_bench.models.convert import quiet_hf_progress
+
+    quiet_hf_progress()
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -107,6 +110,13 @@ def _save_atomically(trainer_model: Any, tokenizer: Any, target: Path, stats: di
         raise
 
 
+def _quiet(trainer: Any) -> None:
+    """Without tqdm, transformers prints every log line; the stats record keeps them instead."""
+    from transformers import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)
+
+
 def _losses(trainer: Any) -> list[float]:
     return [round(entry["loss"], 5) for entry in trainer.state.log_history if "loss" in entry]
 
@@ -126,6 +136,7 @@ def sft(
     )
     args = SFTConfig(**_common_args(config, out / "trainer", config.sft_learning_rate), completion_only_loss=True)
     trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=_lora(config))
+    _quiet(trainer)
     started = time.perf_counter()
     result = trainer.train()
     stats = {
@@ -170,6 +181,7 @@ def dpo(
     args = DPOConfig(**_common_args(config, out / "trainer", config.dpo_learning_rate), beta=config.beta)
     trainer = DPOTrainer(model=model, ref_model=None, args=args, train_dataset=dataset, processing_class=tokenizer,
                          peft_config=_lora(config))
+    _quiet(trainer)
     started = time.perf_counter()
     result = trainer.train()
     rewards = [e for e in trainer.state.log_history if "rewards/accuracies" in e]

@@ -25,6 +25,7 @@ from rich.console import Console
 from ads_bench.acquisition.costs import CostModel
 from ads_bench.acquisition.items import Acquisition
 from ads_bench.acquisition.trajectory import Budget
+from ads_bench.errors import UserError
 from ads_bench.learning import get_learner
 from ads_bench.learning.policy import Policy
 from ads_bench.models.client import Runtime
@@ -40,6 +41,7 @@ from ads_bench.progress import progress_bar
 from ads_bench.store.run_folder import RunFolder, default_run_dir
 from ads_bench.strategies import OPTIMIZER_STRATEGIES, AcquisitionContext, get_strategy
 from ads_bench.suites import Task, load_suite
+from ads_bench.suites.grouping import GROUPINGS, random_grouping
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ class RunConfig:
     learner: str = "icl"
     limit: int | None = 3
     max_held_out: int | None = 2
+    n_observed: int | None = None  # re-split tasks with this many observed instructions
+    grouping: str = "careful"  # "random": the same instructions dealt into tasks at random
     seed: int = 0
     max_calls: int | None = 4
     budget_usd: float | None = None
@@ -171,9 +175,16 @@ async def run_strategy(
 ) -> tuple[RunFolder, dict[str, Any]]:
     started = time.time()
     config = await resolve_optimizer(config, runtime, console)
-    suite = load_suite(config.suite, limit=config.limit, seed=config.seed)
+    suite = load_suite(config.suite, limit=config.limit, seed=config.seed, n_observed=config.n_observed)
     in_house = not any(task.references for task in suite.tasks)
-    tasks = held_out_slice(suite.tasks, config.max_held_out)
+    if config.grouping not in GROUPINGS:
+        raise UserError(f"grouping '{config.grouping}' is unknown: use {' or '.join(GROUPINGS)}")
+    if config.grouping == "random":
+        if not in_house:
+            raise UserError("random grouping re-deals in-house instructions: use it with an in-house suite")
+        tasks = held_out_slice(tuple(random_grouping(suite.tasks, config.seed)), config.max_held_out)
+    else:
+        tasks = held_out_slice(suite.tasks, config.max_held_out)
     prompts = prompts_of(tasks)
     folder = RunFolder.open(
         out or default_run_dir("run", config.to_dict(), config.strategy, config.suite, config.learner),

@@ -1,0 +1,34 @@
+"""``ads-bench sweep CONFIG``: a grid of runs, a leaderboard and curves (see examples/)."""
+
+from __future__ import annotations
+
+import click
+
+from ads_bench.cli.common import console, prices_option, run_async, runtime_from
+from ads_bench.cli.tables import ledger_table
+
+
+@click.command()
+@click.argument("config", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", type=click.Path(file_okay=False), default="results", show_default=True,
+              help="Folder that receives <sweep name>/<run>/ folders.")
+@prices_option
+@click.pass_context
+def sweep(ctx: click.Context, config: str, out: str, prices: str | None) -> None:
+    """Run every combination of a sweep file's grid (sharing one cache); rerun to resume."""
+    from ads_bench.cli.leaderboard_cmd import rich_leaderboard
+    from ads_bench.pipeline.sweep import read_sweep, run_sweep
+    from ads_bench.store.leaderboard import load_leaderboard
+
+    runtime = runtime_from(ctx, prices)
+
+    async def go():
+        try:
+            return await run_sweep(config, runtime, out=out, console=console)
+        finally:
+            await runtime.aclose()
+
+    folder, rows = run_async(go())
+    console.print(rich_leaderboard(load_leaderboard([folder], baseline=read_sweep(config).get("baseline"))))
+    console.print(ledger_table(runtime.ledger, "the sweep's cost (this session)"))
+    console.print(f"{len(rows)} runs in {folder}; leaderboard.md and report.html are there")

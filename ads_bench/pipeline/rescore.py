@@ -1,0 +1,76 @@
+"""``ads-bench rescore RUN --judge SPEC``: judge a finished run's answers again with another judge.
+
+Nothing is regenerated: the answers (and, for in-house runs, the un-updated policy's reference
+answers) are copied into a new run folder, judged there, and scored. The new folder's config
+names its source run and the new judge, so re-scoring is itself resumable and auditable.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from ads_bench.errors import UserError
+from ads_bench.models.client import Runtime
+from ads_bench.pipeline.judging_step import judge_answers
+from ads_bench.pipeline.prompts import prompts_of
+from ads_bench.pipeline.run import held_out_slice
+from ads_bench.pipeline.scoring import score_run
+from ads_bench.pipeline.session import close_session
+from ads_bench.progress import progress_bar
+from ads_bench.store.run_folder import RunFolder, default_run_dir
+from ads_bench.suites import load_suite
+from ads_bench.suites.grouping import random_grouping
+
+COPIED = ("answers.jsonl", "reference_answers.jsonl", "acquisitions.jsonl", "policies.jsonl")
+
+
+async def rescore_run(source: str | Path, judge: str, runtime: Runtime, *, judge_config: str | None = None,
+                      orders: str = "both", retries: int = 2, judge_max_tokens: int | None = None,
+                      out: str | Path | None = None, console: Console | None = None) -> tuple[RunFolder, dict[str, Any]]:
+    started = time.time()
+    source = Path(source)
+    if not (source / "config.json").is_file() or not (source / "answers.jsonl").is_file():
+        raise UserError(f"{source} is not a finished run folder (config.json and answers.jsonl needed)")
+    original = RunFolder(source).config
+    if original.get("kind") not in ("run", "evaluate"):
+        raise UserError(f"{source} is a '{original.get('kind')}' folder: rescore takes run or evaluate folders")
+    config = {"source": str(source.resolve()), "source_config": original, "judge": judge,
+              "judge_config": judge_config, "orders": orders, "retries": retries,
+              "judge_max_tokens": judge_max_tokens}
+    folder = RunFolder.open(out or default_run_dir("rescore", config, source.name, judge), config, kind="rescore")
+    for name in COPIED:
+        if (source / name).is_file() and not (folder.path / name).exists():
+            shutil.copy2(source / name, folder.path / name)
+    suite = load_suite(original["suite"], limit=original.get("limit"), seed=original.get("seed", 0),
+                       n_observed=original.get("n_observed"))
+    tasks = suite.tasks
+    if original.get("grouping") == "random":
+        tasks = tuple(random_grouping(tasks, original.get("seed", 0)))
+    prompts = prompts_of(held_out_slice(tasks, original.get("max_held_out")))
+    answers = folder.log("answers").index()
+    references = None
+    if (folder.path / "reference_answers.jsonl").is_file():
+        references = {pid: r["answers"] for pid, r in folder.log("reference_answers").index().items()}
+    session = runtime.ledger.snapshot()
+    with progress_bar(f"re-judging with {judge}", len(prompts), runtime.ledger, console) as advance:
+        judgments = await judge_answers(
+            runtime.model(judge, role="judge"), prompts, answers, folder.log("judgments"),
+            judge_config=judge_config or original.get("judge_config"), reference_answers=references,
+            orders=orders, retries=retries, max_tokens=judge_max_tokens, on_done=advance,
+        )
+    metrics = score_run(prompts, judgments, model_name=original.get("strategy") or original.get("model", "model"),
+                        seed=original.get("seed", 0))
+    metrics.update(suite=suite.name, rescored_from=str(source), judge=judge,
+                   strategy=original.get("strategy"), learner=original.get("learner"),
+                   policy=original.get("policy") or original.get("model"))
+    previous = RunFolder(source).read_json("metrics.json") or {}
+    if "acquisition" in previous:
+        metrics["acquisition"] = previous["acquisition"]
+    folder.write_json("metrics.json", metrics)
+    close_session(folder, runtime.ledger.since(session), started, "rescore")
+    return folder, metrics

@@ -1,0 +1,80 @@
+"""``ads-bench sweep CONFIG``: a grid of runs sharing one cache, ending in a leaderboard and curves.
+
+A sweep file::
+
+    name: icl-vs-finetune
+    base: {suite: inhouse, limit: 3, max_held_out: 2}      # RunConfig fields every run shares
+    grid:                                                  # one run per combination
+      strategy: [none, rule-qa]
+      learner: [icl, finetune]
+    baseline: none                                         # the leaderboard's paired baseline
+
+Grid keys are RunConfig fields (strategy, learner, n_observed, budget_items, grouping, ...).
+Runs land in ``<out>/<name>/<key=value,...>/``; rerunning the sweep resumes every run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from ads_bench.config import read_config_file
+from ads_bench.errors import UserError
+from ads_bench.models.client import Runtime
+from ads_bench.pipeline.run import RunConfig, run_strategy
+from ads_bench.store.atomic import write_text_atomic
+
+RUN_FIELDS = {f.name for f in dataclasses.fields(RunConfig)}
+
+
+def read_sweep(path: str | Path) -> dict[str, Any]:
+    sweep = read_config_file(path)
+    unknown = set(sweep) - {"name", "base", "grid", "baseline", "description"}
+    if unknown:
+        raise UserError(f"unknown keys {sorted(unknown)} in sweep {path}: use name, base, grid, baseline, description")
+    grid = sweep.get("grid") or {}
+    if not isinstance(grid, dict) or not grid:
+        raise UserError(f"sweep {path} needs a non-empty 'grid:' mapping of option: [values]")
+    for key in {**(sweep.get("base") or {}), **grid}:
+        if key not in RUN_FIELDS:
+            raise UserError(f"'{key}' in sweep {path} is not a run option: use {', '.join(sorted(RUN_FIELDS))}")
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise UserError(f"grid '{key}' in sweep {path} must be a non-empty list")
+    sweep.setdefault("name", Path(path).stem)
+    return sweep
+
+
+def grid_configs(sweep: dict[str, Any]) -> list[tuple[str, RunConfig]]:
+    base = sweep.get("base") or {}
+    keys = list(sweep["grid"])
+    out = []
+    for values in itertools.product(*(sweep["grid"][k] for k in keys)):
+        chosen = dict(zip(keys, values, strict=True))
+        name = ",".join(f"{k}={v}" for k, v in chosen.items())
+        config = RunConfig(**{**base, **chosen})
+        out.append((name, config))
+    return out
+
+
+async def run_sweep(path: str | Path, runtime: Runtime, *, out: str | Path = "results",
+                    console: Console | None = None) -> tuple[Path, list[dict[str, Any]]]:
+    from ads_bench.store.leaderboard import load_leaderboard
+    from ads_bench.store.report import write_report
+
+    sweep = read_sweep(path)
+    folder = Path(out) / sweep["name"]
+    rows = []
+    for name, config in grid_configs(sweep):
+        if console is not None:
+            console.rule(f"{sweep['name']}: {name}")
+        run_folder, metrics = await run_strategy(config, runtime, out=folder / name, console=console)
+        rows.append({"run": name, "folder": str(run_folder.path), "metrics": metrics})
+    board = load_leaderboard([folder], baseline=sweep.get("baseline"))
+    write_text_atomic(folder / "leaderboard.md", board.to_markdown())
+    write_report(folder, folder / "report.html")  # the leaderboard, score-vs-cost and scaling curves
+    return folder, rows
