@@ -4,6 +4,7 @@ judge — with a run folder that holds it all, resumes, and costs nothing to rer
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -85,7 +86,9 @@ async def test_the_finetune_learner_teaches_a_lora_policy_in_the_pipeline(shared
     config = RunConfig(strategy="rule-qa", learner="finetune", **TINY)
     folder, metrics = await run_strategy(config, shared_runtime, out=tmp_path / "ft")
     [policy] = folder.log("policies").records()
-    assert policy["policy"].startswith("hf:") and "adapter=" in policy["policy"]
-    assert policy["details"]["steps"] > 0
+    assert "+lora-" in policy["policy"]
+    adapter = policy["details"]["adapter"]
+    assert (Path(adapter) / "adapter_config.json").is_file()
+    assert policy["details"]["training"]
     [answer] = folder.log("answers").records()
     assert answer["policy"] == policy["policy"] and answer["answers"][0] is not None

@@ -28,9 +28,8 @@ from typing import Any
 
 from rich.console import Console
 
-from ads_bench.acquisition.costs import CostModel
 from ads_bench.acquisition.items import Acquisition
-from ads_bench.acquisition.trajectory import API_NAMES, Budget, Trajectory
+from ads_bench.acquisition.trajectory import API_NAMES, Trajectory
 from ads_bench.learning import get_learner
 from ads_bench.learning.policy import Policy
 from ads_bench.models.client import ChatModel, Runtime
@@ -42,7 +41,7 @@ from ads_bench.optimizer.checkpoints import record_latest
 from ads_bench.optimizer.racing import Race
 from ads_bench.optimizer.rewards import RewardEvaluator
 from ads_bench.optimizer.selection import Scored, select
-from ads_bench.pipeline.apis import build_apis
+from ads_bench.pipeline.apis import acquisition_context
 from ads_bench.pipeline.session import close_session
 from ads_bench.progress import progress_bar
 from ads_bench.store.plots import iteration_curve
@@ -249,15 +248,9 @@ async def collect_iteration(iteration: int, spec: str, tasks: list[Task], config
                             folder: RunFolder, console: Console | None) -> list[dict[str, Any]]:
     log = folder.log("samples")
     done = log.index()
-    policy_model = runtime.model(config.policy, role="policy")
-    acquisition = AcquisitionContext(
-        runtime=runtime, policy=policy_model, expert=runtime.model(config.expert, role="expert"),
-        apis=build_apis(config, runtime, policy_model), costs=CostModel.from_file(config.api_costs),
-        budget=Budget(max_calls=config.max_calls, max_cost=config.budget_usd,
-                      max_acquired_tokens=config.budget_tokens),
-        max_items=config.budget_items, optimizer_temperature=config.sample_temperature,
-        optimizer_max_tokens=config.optimizer_max_tokens, seed=config.seed,
-    )
+    acquisition = acquisition_context(config, runtime, optimizer=None,
+                                      optimizer_temperature=config.sample_temperature)
+    policy_model = acquisition.policy
     ctx = IterationContext(config, runtime, runtime.model(spec, role="optimizer"), acquisition, Policy(policy_model),
                            runtime.model(config.judge, role="judge"), get_learner(config.learner), iteration)
     gate = asyncio.Semaphore(2)

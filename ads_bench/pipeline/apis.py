@@ -17,7 +17,9 @@ from ads_bench.acquisition.items import (
     INFORMATION_RETRIEVAL,
     QUESTION_ANSWERING,
 )
+from ads_bench.acquisition.trajectory import Budget
 from ads_bench.models.client import ChatModel, Runtime
+from ads_bench.strategies.base import AcquisitionContext
 
 
 class LazyRetriever:
@@ -36,6 +38,28 @@ class LazyRetriever:
 
                 self._retriever = Retriever.open(load_corpus(self.corpus_path))
         return self._retriever.search(queries, k, mode)
+
+
+def acquisition_context(
+    config: Any, runtime: Runtime, *, optimizer: ChatModel | None, optimizer_temperature: float
+) -> AcquisitionContext:
+    """The models, APIs, cost model and budgets a strategy works with, from a run or train config
+    (both carry the same acquisition fields: policy, expert, max_calls, budget_*, retrieval_* ...)."""
+    policy = runtime.model(config.policy, role="policy")
+    return AcquisitionContext(
+        runtime=runtime,
+        policy=policy,
+        expert=runtime.model(config.expert, role="expert"),
+        apis=build_apis(config, runtime, policy),
+        costs=CostModel.from_file(config.api_costs),
+        budget=Budget(max_calls=config.max_calls, max_cost=config.budget_usd,
+                      max_acquired_tokens=config.budget_tokens),
+        max_items=config.budget_items,
+        optimizer=optimizer,
+        optimizer_temperature=optimizer_temperature,
+        optimizer_max_tokens=config.optimizer_max_tokens,
+        seed=config.seed,
+    )
 
 
 def build_apis(config: Any, runtime: Runtime, policy: ChatModel) -> dict[str, AcquisitionApi]:

@@ -22,9 +22,7 @@ from typing import Any
 
 from rich.console import Console
 
-from ads_bench.acquisition.costs import CostModel
 from ads_bench.acquisition.items import Acquisition
-from ads_bench.acquisition.trajectory import Budget
 from ads_bench.errors import UserError
 from ads_bench.learning import get_learner
 from ads_bench.learning.policy import Policy
@@ -32,7 +30,7 @@ from ads_bench.models.client import Runtime
 from ads_bench.models.types import SamplingParams
 from ads_bench.optimizer.checkpoints import resolve_optimizer
 from ads_bench.pipeline.answering import answer_prompts
-from ads_bench.pipeline.apis import build_apis
+from ads_bench.pipeline.apis import acquisition_context
 from ads_bench.pipeline.judging_step import judge_answers
 from ads_bench.pipeline.prompts import Prompt, prompts_of
 from ads_bench.pipeline.scoring import score_run
@@ -77,9 +75,6 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-    def budget(self) -> Budget:
-        return Budget(max_calls=self.max_calls, max_cost=self.budget_usd, max_acquired_tokens=self.budget_tokens)
 
 
 def held_out_slice(tasks: tuple[Task, ...], max_held_out: int | None) -> list[Task]:
@@ -191,21 +186,11 @@ async def run_strategy(
         config.to_dict(), kind="run",
     )
     session = runtime.ledger.snapshot()
-    policy_model = runtime.model(config.policy, role="policy")
-    context = AcquisitionContext(
-        runtime=runtime,
-        policy=policy_model,
-        expert=runtime.model(config.expert, role="expert"),
-        apis=build_apis(config, runtime, policy_model),
-        costs=CostModel.from_file(config.api_costs),
-        budget=config.budget(),
-        max_items=config.budget_items,
-        optimizer=runtime.model(config.optimizer, role="optimizer")
-        if config.strategy in OPTIMIZER_STRATEGIES and config.optimizer else None,
-        optimizer_temperature=config.optimizer_temperature,
-        optimizer_max_tokens=config.optimizer_max_tokens,
-        seed=config.seed,
-    )
+    optimizer = (runtime.model(config.optimizer, role="optimizer")
+                 if config.strategy in OPTIMIZER_STRATEGIES and config.optimizer else None)
+    context = acquisition_context(config, runtime, optimizer=optimizer,
+                                  optimizer_temperature=config.optimizer_temperature)
+    policy_model = context.policy
     params = SamplingParams(temperature=0.0, max_tokens=config.max_tokens, seed=config.seed)
     base = Policy(policy_model)
 
