@@ -1,5 +1,7 @@
 """The embedded default (SmolLM2-135M via llama.cpp in-process) answers for real."""
 
+import json
+
 import pytest
 
 from ads_bench.models import ChatRequest
@@ -59,3 +61,15 @@ async def test_a_prompt_longer_than_the_context_fails_that_request_only(fresh_ru
     assert not bad.ok and "context" in bad.error
     assert good.ok
     assert await model.count_tokens("hello world") == 2
+
+
+CITY_SCHEMA = json.dumps({"type": "object", "properties": {"city": {"type": "string", "maxLength": 24}},
+                          "required": ["city"], "additionalProperties": False})
+
+
+async def test_a_json_schema_holds_sampled_output_to_it(fresh_runtime):
+    request = ChatRequest.user("Tell me about Paris.", max_tokens=24, temperature=1.0, seed=5, n=2,
+                               json_schema=CITY_SCHEMA)
+    [response] = await fresh_runtime.model("embedded").generate([request])
+    for completion in response.completions:
+        assert set(json.loads(completion.text)) == {"city"}

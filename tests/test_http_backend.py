@@ -5,6 +5,7 @@ failover and load balancing are tested on real sockets, not on mocks.
 """
 
 import asyncio
+import json
 import time
 import urllib.error
 import urllib.request
@@ -89,6 +90,13 @@ async def test_greedy_answers_match_the_in_process_engine(local_server, fresh_ru
     [remote] = await fresh_runtime.model(f"{local_server}::smollm2").generate([request])
     [local] = await fresh_runtime.model("embedded").generate([request])
     assert remote.text == local.text
+
+
+async def test_a_json_schema_travels_as_the_openai_response_format(local_server, fresh_runtime):
+    schema = json.dumps({"type": "object", "properties": {"answer": {"enum": ["yes", "no"]}}, "required": ["answer"]})
+    request = ChatRequest.user("Is Paris in France?", max_tokens=32, json_schema=schema)
+    [response] = await fresh_runtime.model(f"{local_server}::smollm2").generate([request])
+    assert json.loads(response.text)["answer"] in {"yes", "no"}, response.text
 
 
 async def test_server_errors_are_retried_with_backoff(local_server, tmp_path):

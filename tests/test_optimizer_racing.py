@@ -37,6 +37,13 @@ def test_failed_trajectories_cost_nothing_and_never_win():
     assert (race.selection().chosen, race.selection().rejected) == (0, 1)
 
 
+def test_a_lone_usable_trajectory_is_still_judged_so_that_it_has_a_reward_to_be_chosen_with():
+    matrix = [[0.7] * 8, [0.0] * 8]
+    race = run_race(matrix, [1.0, 1.0], usable=[True, False])
+    assert race.evaluations() == race.min_evaluations
+    assert race.selection().chosen == 0 and race.mean(0) == 0.7
+
+
 def test_indistinguishable_trajectories_are_evaluated_to_the_end():
     matrix = [[0.5, 0.6, 0.4, 0.5, 0.55, 0.45] for _ in range(3)]
     race = run_race(matrix, [1.0, 2.0, 3.0])

@@ -26,8 +26,13 @@ def test_key_changes_with_everything_that_changes_an_answer():
     assert base != request_key(IDENTITY, req(seed=3), 0)
     assert base != request_key(IDENTITY, req(max_tokens=7), 0)
     assert base != request_key(IDENTITY, req(stop=["\n"]), 0)
+    assert base != request_key(IDENTITY, req(json_schema='{"type": "object"}'), 0)
     assert base != request_key({**IDENTITY, "adapter_sha256": "x"}, req(), 0)
     assert base != request_key(IDENTITY, ChatRequest.user("hi", system="be brief"), 0)
+
+
+def test_keys_written_before_json_schemas_existed_still_match():
+    assert "json_schema" not in req().params.to_dict()
 
 
 def test_key_ignores_request_metadata():

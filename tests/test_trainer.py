@@ -31,7 +31,8 @@ def test_each_iteration_splits_a_task_afresh_and_reproducibly():
 async def test_two_iterations_leave_an_sft_and_a_dpo_adapter_that_run_uses(fresh_runtime, tmp_path):
     from ads_bench.pipeline.run import RunConfig, run_strategy
 
-    config = TrainConfig(iterations=2, samples=3, limit=2, max_held_out=2, tau=0.0, max_calls=2, max_tokens=24,
+    config = TrainConfig(iterations=2, samples=3, limit=2, max_held_out=2, tau=0.0, max_calls=1, max_tokens=24,
+                         demos_per_call=1, retrieval_k=1,
                          optimizer_max_tokens=200, max_steps=2, seed=3)
     folder, rows = await train_optimizer(config, fresh_runtime, out=tmp_path / "train")
     assert [r["iteration"] for r in rows] == [0, 1]

@@ -35,6 +35,8 @@ from ads_bench.pipeline.run import RunConfig, run_strategy
 @click.option("--demos-per-call", type=int, default=2, show_default=True)
 @click.option("--optimizer-max-tokens", type=int, default=512, show_default=True, help="Trajectory length limit.")
 @click.option("--optimizer-temperature", type=float, default=0.0, show_default=True)
+@click.option("--optimizer-format", type=click.Choice(["schema", "free"]), default="schema", show_default=True,
+              help="schema: engines that can (llama.cpp, vLLM, OpenAI) constrain trajectories to their JSON schema.")
 @click.option("--max-tokens", type=int, default=256, show_default=True, help="Answer length limit.")
 @click.option("--judge-config", default=None)
 @click.option("--judge-max-tokens", type=int, default=None)

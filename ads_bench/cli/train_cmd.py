@@ -27,6 +27,8 @@ from ads_bench.optimizer.trainer import TrainConfig, train_optimizer
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--sample-temperature", type=float, default=0.8, show_default=True)
 @click.option("--max-calls", type=int, default=4, show_default=True)
+@click.option("--optimizer-format", type=click.Choice(["schema", "free"]), default="schema", show_default=True,
+              help="schema: engines that can (llama.cpp, vLLM, OpenAI) constrain trajectories to their JSON schema.")
 @click.option("--budget-usd", type=float, default=None)
 @click.option("--max-tokens", type=int, default=128, show_default=True, help="Policy answer length.")
 @click.option("--racing/--no-racing", default=True, show_default=True, help="Race rewards (stop hopeless trajectories early).")
@@ -49,7 +51,8 @@ def train(ctx: click.Context, config_file: str | None, out: str | None, prices: 
 
     folder, rows = run_async(go())
     table = Table(title=f"ADS optimizer training ({folder.path})")
-    for column in ("iteration", "mean reward", "mean $", "chosen reward", "pairs", "parse failures", "evals / exhaustive", "training"):
+    for column in ("iteration", "mean reward", "mean $", "chosen reward", "pairs", "parse failures",
+                   "evals / exhaustive", "prompt tok (engine-cached)", "training"):
         table.add_column(column)
     for row in rows:
         stats, trained = row["stats"], row["training"]
@@ -58,6 +61,7 @@ def train(ctx: click.Context, config_file: str | None, out: str | None, prices: 
             _fmt(stats["mean_reward"]), _fmt(stats["mean_cost_usd"], 4), _fmt(stats["chosen_mean_reward"]),
             str(stats["pairs"]), _fmt(stats["parse_failure_rate"]),
             f"{stats['evaluations']} / {stats['evaluations_exhaustive']}",
+            f"{stats.get('prompt_tokens', 0):,} ({stats.get('engine_cached_prompt_tokens', 0):,})",
             trained.get("skipped") or f"{trained['kind']} loss {trained['train_loss']:.3f}",
         )
     console.print(table)

@@ -168,6 +168,8 @@ def request_body(request: ChatRequest, seed: int | None) -> dict[str, Any]:
     if p.logprobs:
         body["logprobs"] = True
         body["top_logprobs"] = p.top_logprobs
+    if p.json_schema is not None:
+        body["json_schema"] = json.loads(p.json_schema)  # llama.cpp compiles it to a grammar
     return body
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import os
 import threading
 import time
@@ -27,6 +28,8 @@ from ads_bench.models.spec import ModelSpec
 from ads_bench.models.types import ChatRequest, Completion, TokenLogprob, Usage
 
 MAX_LOADED_ADAPTERS = 16
+
+log = logging.getLogger(__name__)
 
 
 class SharedModel:
@@ -113,6 +116,7 @@ class HFBackend:
             self.name += f"+{Path(self.adapter).name}"
         self.context_window: int | None = None
         self._shared: SharedModel | None = None
+        self._warned_schema = False
         target = spec.target
         if target == "embedded":
             from ads_bench.models.embedded import embedded_gguf_path
@@ -145,6 +149,11 @@ class HFBackend:
             return [exc for _ in requests]
 
     def _generate_sync(self, requests: list[ChatRequest]) -> list[BackendResult]:
+        if not self._warned_schema and any(r.params.json_schema for r in requests):
+            # transformers has no JSON-schema decoding of its own (xgrammar would add one, with
+            # triton); an SFT-trained optimizer writes the trained format without it
+            self._warned_schema = True
+            log.warning("%s: transformers cannot constrain output to a JSON schema; sampling freely", self.spec.label)
         groups: dict[Any, list[int]] = defaultdict(list)
         for i, request in enumerate(requests):
             groups[request.params].append(i)

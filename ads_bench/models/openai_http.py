@@ -246,6 +246,12 @@ def _request_kwargs(model: str, request: ChatRequest, n: int, seed: int | None) 
         kwargs["logprobs"] = True
         if p.top_logprobs:
             kwargs["top_logprobs"] = p.top_logprobs
+    if p.json_schema is not None:
+        # OpenAI's structured outputs; vLLM's and llama.cpp's servers read the same field
+        kwargs["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": "output", "schema": json.loads(p.json_schema)},
+        }
     return kwargs
 
 

@@ -23,6 +23,9 @@ class SamplingParams:
     stop: tuple[str, ...] = ()
     logprobs: bool = False
     top_logprobs: int = 0
+    # JSON schema (as canonical JSON text, so params stay hashable) the output must follow;
+    # engines that can constrain decoding do, the others sample freely and say so once
+    json_schema: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.stop, list):  # accept lists from callers and config files
@@ -33,7 +36,10 @@ class SamplingParams:
             object.__setattr__(self, "logprobs", True)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "stop": list(self.stop)}
+        params = {**asdict(self), "stop": list(self.stop)}
+        if self.json_schema is None:  # absent, not null: cache keys from before the field stay valid
+            del params["json_schema"]
+        return params
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ Options: ``tensor_parallel_size``, ``gpu_memory_utilization``, ``max_model_len``
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections.abc import Sequence
@@ -23,6 +24,22 @@ from ads_bench.models.types import ChatRequest, Completion, TokenLogprob, Usage
 
 _ENGINES: dict[tuple, Any] = {}
 _LOCK = threading.Lock()
+
+
+def _structured(json_schema: str | None) -> dict[str, Any]:
+    """vLLM's keyword for JSON-schema decoding: ``structured_outputs`` since 0.11, before that
+    ``guided_decoding``."""
+    if json_schema is None:
+        return {}
+    schema = json.loads(json_schema)
+    try:
+        from vllm.sampling_params import StructuredOutputsParams
+
+        return {"structured_outputs": StructuredOutputsParams(json=schema)}
+    except ImportError:
+        from vllm.sampling_params import GuidedDecodingParams
+
+        return {"guided_decoding": GuidedDecodingParams(json=schema)}
 
 
 class VLLMBackend:
@@ -110,6 +127,7 @@ class VLLMBackend:
                 seed=r.params.seed,
                 stop=list(r.params.stop) or None,
                 logprobs=(r.params.top_logprobs or 1) if r.params.logprobs else None,
+                **_structured(r.params.json_schema),
             )
             for r in requests
         ]

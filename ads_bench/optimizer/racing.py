@@ -130,10 +130,13 @@ class Race:
         return top | bottom
 
     def _undecided(self) -> bool:
-        if len(self.alive) <= 1:
+        if not self.alive:
             return False
+        # a lone usable trajectory is chosen without a race, but still needs a reward to log
         if min(len(self.observed[i]) for i in self.alive) < self.min_evaluations:
             return True
+        if len(self.alive) == 1:
+            return False
         top, bottom = self._plausible()
         return len(top) > 1 or len(bottom) > 1
 

@@ -5,8 +5,8 @@ policy's answer), judged in both orders (ADS.md: win rate against the un-updated
 A trajectory that acquired nothing leaves the policy unchanged: its answers *are* the
 reference answers, so it scores exactly 0.5 with no judge call (a tie by construction, not by
 a judge's verdict). Trajectories whose acquired items are identical share one evaluation.
-Evaluations of one trajectory are sent together so engines with prefix caching reuse the
-shared acquired-data prefix.
+Evaluations of one trajectory follow one another so engines with prefix caching reuse the
+shared acquired-data prefix (the trainer reports prompt tokens sent vs served from that cache).
 """
 
 from __future__ import annotations
@@ -71,9 +71,14 @@ class RewardEvaluator:
         missing = [i for i in indices if (key, i) not in self._scores]
         if missing:
             policy = await self._policy(items)
-            responses = await policy.model.generate(
-                [ChatRequest(tuple(policy.messages([self.instructions[i]])), self.params) for i in missing]
-            )
+            # one after another: they share the acquired-data prefix, and an engine with a prefix
+            # cache (llama.cpp's slots, vLLM) reuses it only for a request that follows on the same
+            # slot; trajectories still run concurrently with each other
+            responses = []
+            for i in missing:
+                responses += await policy.model.generate(
+                    [ChatRequest(tuple(policy.messages([self.instructions[i]])), self.params)]
+                )
             pairs = [
                 PairItem(f"{self.task_id}/{key}/{i}", self.instructions[i], r.text if r.ok else "", self.base_answers[i])
                 for i, r in zip(missing, responses, strict=True)

@@ -68,6 +68,7 @@ class TrainConfig:
     seed: int = 0
     sample_temperature: float = 0.8
     optimizer_max_tokens: int = 384
+    optimizer_format: str = "schema"  # "free": no constrained decoding (see strategies.base)
     max_calls: int | None = 4
     budget_usd: float | None = None
     budget_items: int | None = None
@@ -284,8 +285,14 @@ async def train_optimizer(config: TrainConfig, runtime: Runtime, *, out: str | P
         if iteration in finished:
             spec = finished[iteration]["optimizer_out"]
             continue
+        before = runtime.ledger.snapshot()
         records = await collect_iteration(iteration, spec, tasks, config, runtime, folder, console)
         stats = iteration_stats(records)
+        # prefix reuse: of the prompt tokens sent this session, how many the engines served from
+        # their prefix caches (a resumed iteration reports only what it computed now)
+        spent = runtime.ledger.since(before).total()
+        stats["prompt_tokens"] = spent.prompt_tokens
+        stats["engine_cached_prompt_tokens"] = spent.engine_cached_prompt_tokens
         if console is not None:
             console.print(f"iteration {iteration}: mean reward {stats['mean_reward']}, "
                           f"{stats['tasks_with_chosen']} chosen, {stats['pairs']} pairs — training")

@@ -18,8 +18,11 @@ from ads_bench.acquisition.items import (
     QUESTION_ANSWERING,
 )
 from ads_bench.acquisition.trajectory import Budget
+from ads_bench.errors import UserError
 from ads_bench.models.client import ChatModel, Runtime
 from ads_bench.strategies.base import AcquisitionContext
+
+OPTIMIZER_FORMATS = ("schema", "free")
 
 
 class LazyRetriever:
@@ -45,6 +48,8 @@ def acquisition_context(
 ) -> AcquisitionContext:
     """The models, APIs, cost model and budgets a strategy works with, from a run or train config
     (both carry the same acquisition fields: policy, expert, max_calls, budget_*, retrieval_* ...)."""
+    if config.optimizer_format not in OPTIMIZER_FORMATS:
+        raise UserError(f"optimizer_format '{config.optimizer_format}' is unknown: use {' or '.join(OPTIMIZER_FORMATS)}")
     policy = runtime.model(config.policy, role="policy")
     return AcquisitionContext(
         runtime=runtime,
@@ -58,6 +63,7 @@ def acquisition_context(
         optimizer=optimizer,
         optimizer_temperature=optimizer_temperature,
         optimizer_max_tokens=config.optimizer_max_tokens,
+        optimizer_format=config.optimizer_format,
         seed=config.seed,
     )
 

@@ -66,6 +66,7 @@ class RunConfig:
     demos_per_call: int = 2
     optimizer_max_tokens: int = 512
     optimizer_temperature: float = 0.0
+    optimizer_format: str = "schema"  # "free": no constrained decoding (see strategies.base)
     max_tokens: int = 256
     judge_config: str | None = None
     judge_max_tokens: int | None = None

@@ -31,6 +31,9 @@ class AcquisitionContext:
     optimizer: ChatModel | None = None
     optimizer_temperature: float = 0.0
     optimizer_max_tokens: int = 512
+    # "schema": engines that can constrain decoding hold the optimizer to the trajectory schema;
+    # "free": it writes what it likes and the tolerant parser reads what it can
+    optimizer_format: str = "schema"
     seed: int = 0
 
 

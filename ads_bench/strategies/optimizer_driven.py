@@ -23,6 +23,7 @@ from ads_bench.acquisition.trajectory import (
     parse_trajectory,
     restrict_apis,
 )
+from ads_bench.acquisition.trajectory.schema import trajectory_schema_text
 from ads_bench.models.types import ChatRequest, SamplingParams
 from ads_bench.strategies.base import AcquisitionContext, register_strategy, run_calls
 from ads_bench.suites import Task
@@ -38,6 +39,8 @@ def optimizer_request(task: Task, context: AcquisitionContext, allowed: tuple[st
         max_tokens=context.optimizer_max_tokens,
         seed=context.seed if sample_seed is None else sample_seed,
         n=n,
+        json_schema=(trajectory_schema_text(allowed, context.budget.max_calls)
+                     if context.optimizer_format == "schema" else None),
     )
     return ChatRequest(tuple(messages), params, metadata={"task": task.id})
 
