@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -199,6 +200,14 @@ def _english_stemmer() -> Any | None:
     return Stemmer.Stemmer("english")
 
 
+def _bm25s() -> Any:
+    import bm25s
+
+    # bm25s pins its logger at DEBUG on import; let it follow the CLI's level (--debug) instead
+    logging.getLogger("bm25s").setLevel(logging.NOTSET)
+    return bm25s
+
+
 class BM25Index:
     k1 = 1.5
     b = 0.75
@@ -209,14 +218,14 @@ class BM25Index:
 
     @staticmethod
     def key() -> str:
-        import bm25s
+        bm25s = _bm25s()
 
         stem = "snowball" if _english_stemmer() is not None else "nostem"
         version = ".".join(bm25s.__version__.split(".")[:2])
         return f"bm25-v{INDEX_FORMAT_VERSION}-en-stop-{stem}-k1_{BM25Index.k1}-b_{BM25Index.b}-bm25s{version}"
 
     def _tokenize(self, texts: Sequence[str], *, return_ids: bool) -> Any:
-        import bm25s
+        bm25s = _bm25s()
 
         return bm25s.tokenize(
             list(texts),
@@ -228,7 +237,7 @@ class BM25Index:
 
     @classmethod
     def build(cls, corpus: Corpus) -> BM25Index:
-        import bm25s
+        bm25s = _bm25s()
 
         index = cls(bm25s.BM25(k1=cls.k1, b=cls.b), _english_stemmer())
         tokens = index._tokenize([doc.searchable_text for doc in corpus], return_ids=True)
@@ -240,7 +249,7 @@ class BM25Index:
 
     @classmethod
     def load(cls, folder: Path) -> BM25Index:
-        import bm25s
+        bm25s = _bm25s()
 
         model = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0)
         return cls(model, _english_stemmer())

@@ -8,16 +8,15 @@ checkpointing (20-45% faster on CPU), ``save_strategy="no"``, ``report_to="none"
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import math
 import os
 import time
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ads_bench.errors import UserError
+from ads_bench.learning.trl_compat import checkpointing_args
 
 if TYPE_CHECKING:
     from ads_bench.learning.finetune import FinetuneConfig
@@ -67,23 +66,9 @@ def train_lora(
     if config.threads:
         torch.set_num_threads(config.threads)
     try:
-        with warnings.catch_warnings():
-            # transformers' own calls to its renamed gradient-checkpointing API; nothing to act on
-            warnings.filterwarnings(
-                "ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning
-            )
-            return _train(base_dir, examples, config, out_dir)
+        return _train(base_dir, examples, config, out_dir)
     finally:
         torch.set_num_threads(threads)
-
-
-def _checkpointing(config_type: type, enabled: bool) -> dict[str, bool]:
-    """transformers 5.24 renamed ``gradient_checkpointing`` (now a deprecated alias) to
-    ``activation_checkpointing``; trl's SFTConfig still defaults the old name to True."""
-    names = {field.name for field in dataclasses.fields(config_type)}
-    if "activation_checkpointing" in names:
-        return {"activation_checkpointing": enabled, "gradient_checkpointing": None}
-    return {"gradient_checkpointing": enabled}
 
 
 def _train(
@@ -140,7 +125,7 @@ def _train(
         output_dir=str(out_dir / "trainer"),
         use_cpu=not on_gpu,
         bf16=bf16,
-        **_checkpointing(SFTConfig, config.gradient_checkpointing),
+        **checkpointing_args(SFTConfig, config.gradient_checkpointing),
         save_strategy="no",
         report_to="none",
         logging_steps=1,

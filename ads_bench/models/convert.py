@@ -21,10 +21,15 @@ _lock = threading.Lock()
 
 
 def quiet_hf_progress() -> None:
-    """transformers and datasets draw progress bars for every load; ours already show the work."""
+    """transformers and datasets draw progress bars for every load; ours already show the work.
+    And peft/trl call transformers' renamed ``is_gradient_checkpointing``, which warns on every
+    adapter load: nothing a user can act on, so that one message (only) is filtered."""
+    import warnings
+
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
     try:
         import datasets
 

@@ -153,7 +153,7 @@ class HFBackend:
             # transformers has no JSON-schema decoding of its own (xgrammar would add one, with
             # triton); an SFT-trained optimizer writes the trained format without it
             self._warned_schema = True
-            log.warning("%s: transformers cannot constrain output to a JSON schema; sampling freely", self.spec.label)
+            log.info("%s: transformers cannot constrain output to a JSON schema; sampling freely", self.spec.label)
         groups: dict[Any, list[int]] = defaultdict(list)
         for i, request in enumerate(requests):
             groups[request.params].append(i)

@@ -24,7 +24,7 @@ class SamplingParams:
     logprobs: bool = False
     top_logprobs: int = 0
     # JSON schema (as canonical JSON text, so params stay hashable) the output must follow;
-    # engines that can constrain decoding do, the others sample freely and say so once
+    # engines that can constrain decoding do, the others sample freely (transformers: see hf.py)
     json_schema: str | None = None
 
     def __post_init__(self) -> None:

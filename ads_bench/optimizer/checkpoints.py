@@ -21,7 +21,21 @@ def latest_pointer() -> Path:
 
 def record_latest(spec: str, stats: dict[str, Any]) -> None:
     """Remember a trained optimizer so that ``run --strategy ads`` finds it without flags."""
-    write_json_atomic(latest_pointer(), {"spec": spec, "stats": stats})
+    write_json_atomic(latest_pointer(), {"spec": absolute_paths(spec), "stats": stats})
+
+
+def absolute_paths(spec: str) -> str:
+    """``spec`` with its local weights and adapter folders made absolute: the pointer lives in the
+    user's cache and must work from any directory, not only the one training ran in."""
+    kind, colon, rest = spec.partition(":")
+    target, question, query = rest.partition("?")
+    if kind == "hf" and colon and Path(target).exists():
+        target = str(Path(target).resolve())
+    options = []
+    for option in query.split("&") if query else []:
+        name, _, value = option.partition("=")
+        options.append(f"adapter={Path(value).resolve()}" if name == "adapter" else option)
+    return f"{kind}{colon}{target}{question}{'&'.join(options)}"
 
 
 def latest_trained() -> str | None:

@@ -92,7 +92,7 @@ class TrainConfig:
         return asdict(self)
 
 
-SMOKE = {"iterations": 2, "samples": 4, "limit": 2, "max_held_out": 2, "max_calls": 3, "max_tokens": 64,
+SMOKE = {"iterations": 2, "samples": 3, "limit": 2, "max_held_out": 2, "max_calls": 2, "max_tokens": 64,
          "optimizer_max_tokens": 256}
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ads_bench.errors import UserError
+from ads_bench.learning.trl_compat import checkpointing_args
 from ads_bench.models.types import Message
 
 
@@ -64,7 +65,6 @@ def _common_args(config: TrainingConfig, out: Path, learning_rate: float) -> dic
         "logging_steps": 1,
         "save_strategy": "no",
         "report_to": "none",
-        "gradient_checkpointing": False,
         "seed": config.seed,
         "max_length": config.max_length,
         "disable_tqdm": True,
@@ -134,7 +134,8 @@ def sft(
     dataset = Dataset.from_list(
         [{"prompt": prompt, "completion": [{"role": "assistant", "content": completion}]} for prompt, completion in examples]
     )
-    args = SFTConfig(**_common_args(config, out / "trainer", config.sft_learning_rate), completion_only_loss=True)
+    args = SFTConfig(**_common_args(config, out / "trainer", config.sft_learning_rate), completion_only_loss=True,
+                     **checkpointing_args(SFTConfig, False))
     trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=_lora(config))
     _quiet(trainer)
     started = time.perf_counter()
@@ -178,7 +179,8 @@ def dpo(
             for prompt, chosen, rejected in pairs
         ]
     )
-    args = DPOConfig(**_common_args(config, out / "trainer", config.dpo_learning_rate), beta=config.beta)
+    args = DPOConfig(**_common_args(config, out / "trainer", config.dpo_learning_rate), beta=config.beta,
+                     **checkpointing_args(DPOConfig, False))
     trainer = DPOTrainer(model=model, ref_model=None, args=args, train_dataset=dataset, processing_class=tokenizer,
                          peft_config=_lora(config))
     _quiet(trainer)
