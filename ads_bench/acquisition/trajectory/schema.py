@@ -2,10 +2,9 @@
 
 A small optimizer (the embedded SmolLM2, a 1B model before its first SFT round) writes prose far
 more often than a plan: 2 of 12 embedded-model samples parse unconstrained, 12 of 12 under the
-schema (``benchmarks/optimizer_format.py``).
-Constrained decoding (llama.cpp grammars, vLLM structured outputs, OpenAI ``json_schema``
-response formats) makes every sample a trajectory the parser reads, so no sample — and no
-reward evaluation — is wasted on format. The schema mirrors :meth:`Trajectory.render`: the
+schema (``benchmarks/optimizer_format.py``). Constrained decoding (llama.cpp grammars, vLLM
+structured outputs, OpenAI ``json_schema`` response formats) makes every sample a trajectory the
+parser reads, so no sample — and no reward evaluation — is wasted on format. The schema mirrors :meth:`Trajectory.render`: the
 canonical API names, each API's own arguments, and the budget's call limit.
 """
 
