@@ -85,11 +85,20 @@ async def test_it_answers_through_a_real_server_and_the_cache_covers_reruns(loca
     assert (totals.calls, totals.cache_hits) == (4, 4)
 
 
-async def test_greedy_answers_match_the_in_process_engine(local_server, fresh_runtime):
-    request = ChatRequest.user("What is 2 + 2?", max_tokens=12)
+async def test_the_server_and_the_in_process_engine_predict_the_same_next_token_distribution(local_server, fresh_runtime):
+    # Compared as distributions, not greedy strings: llama.cpp reuses a slot's cached prompt prefix,
+    # and the different batch split moves the quantized model's logprobs by up to ~0.06 with the
+    # engine's history, enough to flip a near-tie greedy token a few tokens in. Another model or
+    # chat template moves them by whole nats.
+    request = ChatRequest.user("What is 2 + 2?", max_tokens=1, logprobs=True, top_logprobs=5)
     [remote] = await fresh_runtime.model(f"{local_server}::smollm2").generate([request])
     [local] = await fresh_runtime.model("embedded").generate([request])
-    assert remote.text == local.text
+    [remote_token], [local_token] = remote.completions[0].logprobs, local.completions[0].logprobs
+    assert remote_token.token == local_token.token
+    remote_top, local_top = dict(remote_token.top), dict(local_token.top)
+    shared = set(remote_top) & set(local_top)
+    assert len(shared) >= 3, (remote_top, local_top)
+    assert all(abs(remote_top[t] - local_top[t]) < 0.15 for t in shared), (remote_top, local_top)
 
 
 async def test_a_json_schema_travels_as_the_openai_response_format(local_server, fresh_runtime):
