@@ -41,7 +41,7 @@ from ads_bench.optimizer.checkpoints import record_latest
 from ads_bench.optimizer.racing import Race
 from ads_bench.optimizer.rewards import RewardEvaluator
 from ads_bench.optimizer.selection import Scored, select
-from ads_bench.pipeline.apis import acquisition_context
+from ads_bench.pipeline.apis import AcquisitionSettings, acquisition_context
 from ads_bench.pipeline.session import close_session
 from ads_bench.progress import progress_bar
 from ads_bench.store.plots import iteration_curve
@@ -51,39 +51,26 @@ from ads_bench.strategies.optimizer_driven import optimizer_request, parse_for
 from ads_bench.suites import Task, load_suite, split_instructions, stable_seed
 
 
-@dataclass(frozen=True)
-class TrainConfig:
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig(AcquisitionSettings):
     suite: str = "inhouse-train"
     iterations: int = 2
     samples: int = 4
     tau: float = 0.2
     optimizer: str = "embedded"
-    policy: str = "embedded"
-    expert: str = "embedded"
     judge: str = "embedded"
     learner: str = "icl"
     limit: int | None = 4
     n_observed: int = 3
     max_held_out: int = 4
-    seed: int = 0
     sample_temperature: float = 0.8
     optimizer_max_tokens: int = 384
-    optimizer_format: str = "schema"  # "free": no constrained decoding (see strategies.base)
-    max_calls: int | None = 4
-    budget_usd: float | None = None
-    budget_items: int | None = None
-    budget_tokens: int | None = None
-    retrieval_k: int = 2
-    retrieval_mode: str = "hybrid"
-    corpus: str | None = None
-    demos_per_call: int = 2
     max_tokens: int = 128
     judge_config: str = "alpaca_eval_2"
     judge_max_tokens: int | None = None
     racing: bool = True
     race_z: float = 2.0
     race_round: int = 2
-    api_costs: str | None = None
     epochs: int = 2
     max_steps: int = -1
     lora_r: int = 8

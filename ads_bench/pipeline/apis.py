@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 from ads_bench.acquisition.apis import (
@@ -25,6 +26,27 @@ from ads_bench.strategies.base import AcquisitionContext
 OPTIMIZER_FORMATS = ("schema", "free")
 
 
+@dataclass(frozen=True, kw_only=True)
+class AcquisitionSettings:
+    """What :func:`acquisition_context` reads: the fields a run and a training config share."""
+
+    policy: str = "embedded"
+    expert: str = "embedded"
+    seed: int = 0
+    max_calls: int | None = 4
+    budget_usd: float | None = None
+    budget_items: int | None = None
+    budget_tokens: int | None = None
+    retrieval_k: int = 2
+    retrieval_mode: str = "hybrid"
+    corpus: str | None = None
+    demos_per_call: int = 2
+    max_tokens: int = 256  # answer length (policy, demonstrations, expert)
+    optimizer_max_tokens: int = 512
+    optimizer_format: str = "schema"  # "free": no constrained decoding (see strategies.base)
+    api_costs: str | None = None
+
+
 class LazyRetriever:
     """Loads the corpus and its indexes on the first search: strategies without retrieval pay nothing."""
 
@@ -44,10 +66,9 @@ class LazyRetriever:
 
 
 def acquisition_context(
-    config: Any, runtime: Runtime, *, optimizer: ChatModel | None, optimizer_temperature: float
+    config: AcquisitionSettings, runtime: Runtime, *, optimizer: ChatModel | None, optimizer_temperature: float
 ) -> AcquisitionContext:
-    """The models, APIs, cost model and budgets a strategy works with, from a run or train config
-    (both carry the same acquisition fields: policy, expert, max_calls, budget_*, retrieval_* ...)."""
+    """The models, APIs, cost model and budgets a strategy works with, from a run or train config."""
     if config.optimizer_format not in OPTIMIZER_FORMATS:
         raise UserError(f"optimizer_format '{config.optimizer_format}' is unknown: use {' or '.join(OPTIMIZER_FORMATS)}")
     policy = runtime.model(config.policy, role="policy")
@@ -68,7 +89,7 @@ def acquisition_context(
     )
 
 
-def build_apis(config: Any, runtime: Runtime, policy: ChatModel) -> dict[str, AcquisitionApi]:
+def build_apis(config: AcquisitionSettings, runtime: Runtime, policy: ChatModel) -> dict[str, AcquisitionApi]:
     costs = CostModel.from_file(config.api_costs)
     return {
         INFORMATION_RETRIEVAL: RetrievalApi(LazyRetriever(config.corpus), costs, config.retrieval_k, config.retrieval_mode),

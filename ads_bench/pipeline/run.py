@@ -30,7 +30,7 @@ from ads_bench.models.client import Runtime
 from ads_bench.models.types import SamplingParams
 from ads_bench.optimizer.checkpoints import resolve_optimizer
 from ads_bench.pipeline.answering import answer_prompts
-from ads_bench.pipeline.apis import acquisition_context
+from ads_bench.pipeline.apis import AcquisitionSettings, acquisition_context
 from ads_bench.pipeline.judging_step import judge_answers
 from ads_bench.pipeline.prompts import Prompt, prompts_of
 from ads_bench.pipeline.scoring import score_run
@@ -42,37 +42,22 @@ from ads_bench.suites import Task, load_suite
 from ads_bench.suites.grouping import GROUPINGS, random_grouping
 
 
-@dataclass(frozen=True)
-class RunConfig:
+@dataclass(frozen=True, kw_only=True)
+class RunConfig(AcquisitionSettings):
     strategy: str
     suite: str = "inhouse"
-    policy: str = "embedded"
     optimizer: str | None = None
-    expert: str = "embedded"
     judge: str = "embedded"
     learner: str = "icl"
     limit: int | None = 3
     max_held_out: int | None = 2
     n_observed: int | None = None  # re-split tasks with this many observed instructions
     grouping: str = "careful"  # "random": the same instructions dealt into tasks at random
-    seed: int = 0
-    max_calls: int | None = 4
-    budget_usd: float | None = None
-    budget_items: int | None = None
-    budget_tokens: int | None = None
-    retrieval_k: int = 2
-    retrieval_mode: str = "hybrid"
-    corpus: str | None = None
-    demos_per_call: int = 2
-    optimizer_max_tokens: int = 512
     optimizer_temperature: float = 0.0
-    optimizer_format: str = "schema"  # "free": no constrained decoding (see strategies.base)
-    max_tokens: int = 256
     judge_config: str | None = None
     judge_max_tokens: int | None = None
     orders: str = "both"
     retries: int = 2
-    api_costs: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

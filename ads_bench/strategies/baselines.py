@@ -25,26 +25,24 @@ class NoAcquisition:
         return Acquisition(task.id, self.name)
 
 
-@register_strategy("rule-qa")
 @dataclass
-class RuleBasedQA:
-    name: str = "rule-qa"
-    description: str = "one Question Answering call per observed instruction"
+class OneCallPerObserved:
+    """One call to ``api`` per observed instruction, the instruction as its ``arg``."""
+
+    name: str
+    description: str
+    api: str
+    arg: str
 
     async def acquire(self, task: Task, context: AcquisitionContext) -> Acquisition:
-        calls = [ApiCall(QUESTION_ANSWERING, {"question": q}, i) for i, q in enumerate(task.observed)]
+        calls = [ApiCall(self.api, {self.arg: q}, i) for i, q in enumerate(task.observed)]
         return await run_calls(self.name, task, calls, context)
 
 
-@register_strategy("rag")
-@dataclass
-class RetrievalAugmentation:
-    name: str = "rag"
-    description: str = "sparse + dense retrieval with each observed instruction as the query"
-
-    async def acquire(self, task: Task, context: AcquisitionContext) -> Acquisition:
-        calls = [ApiCall(INFORMATION_RETRIEVAL, {"query": q}, i) for i, q in enumerate(task.observed)]
-        return await run_calls(self.name, task, calls, context)
+register_strategy("rule-qa")(lambda: OneCallPerObserved(
+    "rule-qa", "one Question Answering call per observed instruction", QUESTION_ANSWERING, "question"))
+register_strategy("rag")(lambda: OneCallPerObserved(
+    "rag", "sparse + dense retrieval with each observed instruction as the query", INFORMATION_RETRIEVAL, "query"))
 
 
 SELF_INSTRUCT_SCENARIO = "A user gives instructions of the same kind as these examples:\n{examples}"
