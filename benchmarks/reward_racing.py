@@ -2,21 +2,27 @@
 
 Each task has K trajectories and H held-out instructions; exhaustive evaluation judges every
 trajectory on every instruction (1 policy answer + 2 judge calls, both orders). Racing
-(``ads_bench.optimizer.racing.Race``) replays the *same* per-instruction rewards in rounds and
-stops evaluating trajectories that can no longer be chosen or rejected. A trajectory that
-acquired nothing costs no call in either mode (its policy is the un-updated one: reward 0.5).
+(``ads_bench.optimizer.racing.Race``, a posterior-predictive race) replays the *same*
+per-instruction rewards in rounds and stops once the exhaustive pair is predictable. A trajectory
+that acquired nothing costs no call in either mode (its policy is the un-updated one: reward 0.5,
+whatever the instruction — the race is told so, as the trainer tells it).
 
 Rewards come from
 - ``--from RUN_DIR``: a training run made with ``ads-bench train --no-racing`` (its
   samples.jsonl holds every trajectory's reward on every held-out instruction), and/or
-- a synthetic reward model (default): per trajectory a latent quality, per instruction a
-  difficulty, per judgment logistic noise, and a share of trajectories that acquired nothing —
-  at several noise levels, because the saving depends on how separable trajectories are.
+- a synthetic reward model (default): per trajectory a latent quality q, per instruction a
+  difficulty d ~ N(0, 0.5²), per judgment logistic noise e ~ N(0, noise²), reward
+  sigmoid(q - d + e), and a share of trajectories that acquired nothing — at several noise levels,
+  because the saving depends on how separable trajectories are.
 
-Prints, per setting: calls (exhaustive, racing), the ratio, and how often racing's
-(chosen, rejected) pair equals exhaustive evaluation's.
+Prints, per confidence setting: calls (exhaustive, racing), the ratio, and how often racing's
+(chosen, rejected) pair equals exhaustive evaluation's. On synthetic data it also prints the
+truth: how often each pair equals the *true* pair (cost-tier selection on the trajectories'
+expected rewards E[sigmoid(q - d + e)], same costs), and the mean regret of each pair in true
+reward: (true chosen - chosen) + (rejected - true rejected), i.e. the true pair's true reward
+margin minus the pair's (a missing pair has margin 0).
 
-    python benchmarks/reward_racing.py [--tasks 400] [--samples 8] [--held-out 16] [--tau 0.2]
+    python benchmarks/reward_racing.py [--tasks 200] [--samples 8] [--held-out 16] [--tau 0.2]
     python benchmarks/reward_racing.py --from results/train-...   (an exhaustive training run)
 """
 
@@ -28,30 +34,47 @@ import math
 import random
 from pathlib import Path
 
+import numpy as np
+
 from ads_bench.optimizer.racing import Race, exhaustive_selection
+from ads_bench.optimizer.selection import Scored, select
 
 CALLS_PER_EVALUATION = 3  # the taught policy's answer + the judge in both orders
+DIFFICULTY_SD = 0.5
 
 
 def synthetic_task(rng: random.Random, k: int, h: int, noise: float, empty_share: float):
-    difficulty = [rng.gauss(0, 0.5) for _ in range(h)]
-    rewards, costs, empty = [], [], []
+    """(rewards, costs, empty, true expected rewards) of one task."""
+    difficulty = [rng.gauss(0, DIFFICULTY_SD) for _ in range(h)]
+    rewards, costs, empty, truth = [], [], [], []
     for _ in range(k):
         if rng.random() < empty_share:
             rewards.append([0.5] * h)
             costs.append(0.0)
             empty.append(True)
+            truth.append(0.5)
             continue
         quality = rng.gauss(0, 1.0)
         rewards.append([1 / (1 + math.exp(-(quality - d + rng.gauss(0, noise)))) for d in difficulty])
         costs.append(round(rng.choice([0.005, 0.05, 0.055, 0.1, 0.15]), 3))
         empty.append(False)
-    return rewards, costs, empty
+        truth.append(expected_reward(quality, noise))
+    return rewards, costs, empty, truth
 
 
-def replay(rewards, costs, empty, tau: float, z: float, round_size: int):
+_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(80)  # for E[f(Z)], Z ~ N(0, 1)
+
+
+def expected_reward(quality: float, noise: float) -> float:
+    """E[sigmoid(q - d + e)] over the instruction and judgment distribution (Gauss–Hermite)."""
+    spread = math.sqrt(DIFFICULTY_SD**2 + noise**2)  # -d + e is N(0, spread²)
+    values = 1 / (1 + np.exp(-(quality + spread * _NODES)))
+    return float(values @ _WEIGHTS / _WEIGHTS.sum())
+
+
+def replay(rewards, costs, empty, tau: float, race_options: dict):
     h = len(rewards[0])
-    race = Race(costs, h, tau=tau, z=z, round_size=round_size)
+    race = Race(costs, h, tau=tau, constant=empty, **race_options)
     while not race.done():
         alive, instructions = race.next_round()
         for t in alive:
@@ -59,20 +82,42 @@ def replay(rewards, costs, empty, tau: float, z: float, round_size: int):
         race.end_round()
     raced_calls = sum(len(race.observed[t]) for t in range(len(rewards)) if not empty[t]) * CALLS_PER_EVALUATION
     full_calls = sum(h for t in range(len(rewards)) if not empty[t]) * CALLS_PER_EVALUATION
-    exhaustive = exhaustive_selection(rewards, costs, tau)
-    raced = race.selection()
-    same = (raced.chosen, raced.rejected) == (exhaustive.chosen, exhaustive.rejected)
-    return full_calls, raced_calls, same
+    return full_calls, raced_calls, race.selection()
 
 
-def report(label: str, tasks, tau: float, z_values, round_size: int) -> None:
-    for z in z_values:
-        full = raced = same = 0
-        for rewards, costs, empty in tasks:
-            f, r, s = replay(rewards, costs, empty, tau, z, round_size)
-            full, raced, same = full + f, raced + r, same + s
-        print(f"{label:<34} z={z:<4} calls exhaustive {full:>7}  racing {raced:>7}  "
-              f"saving {full / max(1, raced):5.2f}x  same pair {100 * same / len(tasks):5.1f}%")
+def pair_of(selection):
+    return selection.chosen, selection.rejected
+
+
+def true_margin(pair, truth) -> float:
+    chosen, rejected = pair
+    return 0.0 if chosen is None or rejected is None else truth[chosen] - truth[rejected]
+
+
+def report(label: str, tasks, tau: float, confidences, race_options: dict) -> None:
+    has_truth = tasks and tasks[0][3] is not None
+    for confidence in confidences:
+        full = raced = same = race_true = exhaustive_true = 0
+        race_regret = exhaustive_regret = 0.0
+        for rewards, costs, empty, truth in tasks:
+            f, r, raced_selection = replay(rewards, costs, empty, tau, {**race_options, "confidence": confidence})
+            full, raced = full + f, raced + r
+            raced_pair, exhaustive_pair = pair_of(raced_selection), pair_of(exhaustive_selection(rewards, costs, tau))
+            same += raced_pair == exhaustive_pair
+            if has_truth:
+                true_pair = pair_of(select([Scored(i, t, c) for i, (t, c) in enumerate(zip(truth, costs, strict=True))], tau))
+                race_true += raced_pair == true_pair
+                exhaustive_true += exhaustive_pair == true_pair
+                best = true_margin(true_pair, truth)
+                race_regret += best - true_margin(raced_pair, truth)
+                exhaustive_regret += best - true_margin(exhaustive_pair, truth)
+        n = len(tasks)
+        line = (f"{label:<30} conf={confidence:<5} calls exhaustive {full:>6}  racing {raced:>6}  "
+                f"saving {full / max(1, raced):5.2f}x  same pair {100 * same / n:5.1f}%")
+        if has_truth:
+            line += (f" | true pair: racing {100 * race_true / n:5.1f}% exhaustive {100 * exhaustive_true / n:5.1f}%"
+                     f" | regret: racing {race_regret / n:.4f} exhaustive {exhaustive_regret / n:.4f}")
+        print(line, flush=True)
 
 
 def tasks_from_run(folder: Path):
@@ -86,31 +131,36 @@ def tasks_from_run(folder: Path):
         rewards = [s["held_out_rewards"] for s in samples]
         if any(len(r) != h for r in rewards):
             raise SystemExit(f"{folder} was trained with racing: rerun `ads-bench train --no-racing` for full matrices")
-        tasks.append((rewards, [s["cost_usd"] for s in samples], [s["n_items"] == 0 for s in samples]))
+        tasks.append((rewards, [s["cost_usd"] for s in samples], [s["n_items"] == 0 for s in samples], None))
     return tasks
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--tasks", type=int, default=400)
+    parser.add_argument("--tasks", type=int, default=200)  # ~1.5% standard error on the shares; ~2 min
     parser.add_argument("--samples", type=int, default=8)
     parser.add_argument("--held-out", type=int, default=16)
     parser.add_argument("--tau", type=float, default=0.2)
-    parser.add_argument("--round-size", type=int, default=2)
-    parser.add_argument("--z", type=float, nargs="+", default=[1.0, 1.5, 2.0, 3.0])
+    parser.add_argument("--round-size", type=int, default=1)
+    parser.add_argument("--min-evaluations", type=int, default=2)
+    parser.add_argument("--confidence", type=float, nargs="+", default=[0.8, 0.85, 0.9, 0.95])
+    parser.add_argument("--draws", type=int, default=1000)
+    parser.add_argument("--noise", type=float, nargs="+", default=[0.5, 1.0, 2.0])
     parser.add_argument("--empty-share", type=float, default=0.25)
     parser.add_argument("--from", dest="run", type=Path, default=None)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    race_options = {"round_size": args.round_size, "min_evaluations": args.min_evaluations, "draws": args.draws}
     print(f"K={args.samples} trajectories x H={args.held_out} held-out instructions per task, tau={args.tau}, "
-          f"round size {args.round_size}; {CALLS_PER_EVALUATION} model calls per evaluation")
+          f"round size {args.round_size}, min evaluations {args.min_evaluations}, {args.draws} draws; "
+          f"{CALLS_PER_EVALUATION} model calls per evaluation")
     if args.run is not None:
         tasks = tasks_from_run(args.run)
-        report(f"recorded run ({len(tasks)} tasks)", tasks, args.tau, args.z, args.round_size)
-    for noise in (0.5, 1.0, 2.0):
+        report(f"recorded run ({len(tasks)} tasks)", tasks, args.tau, args.confidence, race_options)
+    for noise in args.noise:
         rng = random.Random(args.seed)
         tasks = [synthetic_task(rng, args.samples, args.held_out, noise, args.empty_share) for _ in range(args.tasks)]
-        report(f"synthetic, judgment noise {noise}", tasks, args.tau, args.z, args.round_size)
+        report(f"synthetic, judgment noise {noise}", tasks, args.tau, args.confidence, race_options)
 
 
 if __name__ == "__main__":

@@ -44,19 +44,26 @@ async def test_two_iterations_leave_an_sft_and_a_dpo_adapter_that_run_uses(fresh
     sft, dpo = rows[0]["training"], rows[1]["training"]
     assert sft["kind"] == "sft" and sft["steps"] > 0
     assert dpo.get("kind") == "dpo" or dpo.get("skipped"), dpo
+    trained = []
     for row in rows:
         if "kind" in row["training"]:
             adapter = folder.path / "adapters" / f"iteration-{row['iteration']}"
             assert (adapter / "adapter_config.json").is_file() and (adapter / "ads_stats.json").is_file()
-            assert f"adapter={adapter}" in row["optimizer_out"]
+            assert f"adapter={adapter}" in row["optimizer_weights"]  # what the next iteration trains
+            trained.append(adapter)
+            # what samples: llama.cpp with every adapter so far stacked, as GGUF
+            assert row["optimizer_out"] == "embedded?lora=" + ",".join(str(a / "adapter.gguf") for a in trained)
+    # iteration 1 samples the SFT optimizer on llama.cpp, schema-constrained like iteration 0
+    assert rows[1]["optimizer_in"].startswith("embedded?lora=")
+    assert rows[1]["stats"]["parse_failure_rate"] <= 0.5
     assert (folder.path / "curve.svg").read_text().startswith("<svg")
     stats = rows[0]["stats"]
     assert 0 <= stats["parse_failure_rate"] <= 1 and stats["samples"] == 6
     # prefix reuse is reported: the held-out answers of a trajectory share its acquired-data prefix
     assert stats["prompt_tokens"] >= stats["engine_cached_prompt_tokens"] > 0
 
-    # the trained optimizer drives a run
-    run_config = RunConfig(strategy="ads", optimizer=rows[-1]["optimizer_out"], limit=1, max_held_out=1,
+    # the trained optimizer drives a run, named by its adapter folder
+    run_config = RunConfig(strategy="ads", optimizer=str(trained[-1]), limit=1, max_held_out=1,
                            max_tokens=16, max_calls=1, optimizer_max_tokens=120, judge_max_tokens=1)
     run_folder, metrics = await run_strategy(run_config, fresh_runtime, out=tmp_path / "run")
     assert metrics["optimizer"] == rows[-1]["optimizer_out"]

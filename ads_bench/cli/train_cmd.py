@@ -32,6 +32,8 @@ from ads_bench.optimizer.trainer import TrainConfig, train_optimizer
 @click.option("--budget-usd", type=float, default=None)
 @click.option("--max-tokens", type=int, default=128, show_default=True, help="Policy answer length.")
 @click.option("--racing/--no-racing", default=True, show_default=True, help="Race rewards (stop hopeless trajectories early).")
+@click.option("--race-confidence", type=float, default=0.9, show_default=True,
+              help="Racing stops once its pair is exhaustive evaluation's with this posterior probability.")
 @click.option("--epochs", type=int, default=2, show_default=True)
 @click.option("--max-steps", type=int, default=-1, show_default=True)
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None)

@@ -6,8 +6,10 @@ batching over parallel slots, logprobs, and the model's own chat template from t
 llama-cpp-python needs a 5-minute compile and serialises requests; transformers is ~8x slower
 at batch 1 and is our training path instead (``hf:embedded``).
 
-The same backend runs any local GGUF: ``gguf:/path/model.gguf``. xllamacpp's engine is also
-an OpenAI-compatible HTTP server; :func:`serve` exposes it for other processes and tests.
+The same backend runs any local GGUF: ``gguf:/path/model.gguf``, with LoRA adapters in llama.cpp's
+GGUF format stacked on it by ``?lora=A.gguf,B.gguf`` (how a trained optimizer runs:
+:mod:`.lora_gguf`). xllamacpp's engine is also an OpenAI-compatible HTTP server; :func:`serve`
+exposes it for other processes and tests.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 from ads_bench.errors import ModelUnavailable, UserError
 from ads_bench.models.backend import BackendResult, fan_out, option
 from ads_bench.models.fingerprint import file_sha256
+from ads_bench.models.lora_gguf import GGUF_ADAPTER_NAME
 from ads_bench.models.spec import ModelSpec
 from ads_bench.models.types import ChatRequest, Completion, TokenLogprob, Usage
 
@@ -62,6 +65,7 @@ class EngineConfig:
     parallel: int
     ctx_per_slot: int
     threads: int
+    loras: tuple[str, ...] = ()  # GGUF LoRA adapters applied on top, each at scale 1
 
 
 class Engine:
@@ -82,6 +86,7 @@ class Engine:
         params.n_ctx = config.ctx_per_slot * config.parallel
         params.cpuparams.n_threads = config.threads
         params.cpuparams_batch.n_threads = config.threads
+        params.lora_adapters = [xllamacpp.CommonAdapterLoraInfo(path, 1.0) for path in config.loras]
         params.cache_prompt = True  # a shared prefix (acquired data, judge preamble) is reused
         params.verbosity = -1
         params.port = port
@@ -130,7 +135,27 @@ def engine_config(spec: ModelSpec) -> EngineConfig:
         parallel=option(spec, "parallel", 4),
         ctx_per_slot=option(spec, "ctx", SMOLLM2_CONTEXT),
         threads=option(spec, "threads", 2),
+        loras=lora_paths(spec),
     )
+
+
+def lora_paths(spec: ModelSpec) -> tuple[str, ...]:
+    """The ``?lora=A.gguf,B.gguf`` adapters of a spec, checked to exist, as absolute paths."""
+    value = spec.options.get("lora")
+    if not value:
+        return ()
+    paths = []
+    for item in str(value).split(","):
+        path = Path(item.strip()).expanduser()
+        if path.is_dir():  # an adapter folder written by `ads-bench train`
+            path = path / GGUF_ADAPTER_NAME
+        if not path.is_file():
+            raise UserError(
+                f"LoRA adapter {path} not found: '?lora=' takes GGUF adapter files (as `ads-bench train` "
+                "writes them, adapters/iteration-N/adapter.gguf), comma-separated"
+            )
+        paths.append(str(path.resolve()))
+    return tuple(paths)
 
 
 def _parse_logprobs(choice: dict[str, Any]) -> tuple[TokenLogprob, ...] | None:
@@ -181,6 +206,8 @@ class EmbeddedBackend:
         self.spec = spec
         self.config = engine_config(spec)
         self.name = EMBEDDED_NAME if not spec.target else Path(self.config.path).name
+        if self.config.loras:
+            self.name += f"+lora{len(self.config.loras)}"
         self.context_window = self.config.ctx_per_slot
         self.identity = {
             "engine": "llama.cpp/xllamacpp",
@@ -188,6 +215,8 @@ class EmbeddedBackend:
             "engine_version": importlib.metadata.version("xllamacpp"),
             "weights_sha256": file_sha256(self.config.path),
         }
+        if self.config.loras:  # a response cached for the base model must not answer for the adapted one
+            self.identity["lora_sha256"] = [file_sha256(path) for path in self.config.loras]
         self._engine: Engine | None = None
 
     async def start(self) -> None:

@@ -4,6 +4,7 @@ Forms (options after ``?`` apply to every form, e.g. ``?concurrency=8&price_in=0
 
     embedded                                   SmolLM2-135M-Instruct in-process (llama.cpp engine)
     gguf:/path/model.gguf                      any local GGUF through the same engine
+    embedded?lora=A.gguf,B.gguf                GGUF LoRA adapters stacked on it (a trained optimizer)
     openai:gpt-4o-mini                         OpenAI (key from OPENAI_API_KEY)
     http://127.0.0.1:8000/v1::Qwen2-7B         any OpenAI-compatible server (vLLM, llama.cpp, SGLang, Ollama)
     http://a:8000/v1,http://b:8000/v1::Qwen2-7B   replicas of one model, load-balanced

@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.console import Console
 
+from ads_bench.errors import UserError
 from ads_bench.paths import cache_dir
 from ads_bench.store.atomic import write_json_atomic
 
@@ -25,17 +26,26 @@ def record_latest(spec: str, stats: dict[str, Any]) -> None:
 
 
 def absolute_paths(spec: str) -> str:
-    """``spec`` with its local weights and adapter folders made absolute: the pointer lives in the
+    """``spec`` with its local weights and adapter paths made absolute: the pointer lives in the
     user's cache and must work from any directory, not only the one training ran in."""
-    kind, colon, rest = spec.partition(":")
-    target, question, query = rest.partition("?")
-    if kind == "hf" and colon and Path(target).exists():
+    head, question, query = spec.partition("?")
+    kind, colon, target = head.partition(":")
+    if kind in ("hf", "gguf", "vllm") and Path(target).exists():
         target = str(Path(target).resolve())
     options = []
     for option in query.split("&") if query else []:
         name, _, value = option.partition("=")
-        options.append(f"adapter={Path(value).resolve()}" if name == "adapter" else option)
+        if name in ("adapter", "lora"):
+            option = f"{name}=" + ",".join(str(Path(v).resolve()) for v in value.split(","))
+        options.append(option)
     return f"{kind}{colon}{target}{question}{'&'.join(options)}"
+
+
+def adapter_paths(spec: str) -> list[Path]:
+    """The adapter folders and files a spec names (``adapter=DIR``, ``lora=A.gguf,B.gguf``)."""
+    query = spec.partition("?")[2]
+    return [Path(v) for option in query.split("&") if query for name, _, values in [option.partition("=")]
+            if name in ("adapter", "lora") for v in values.split(",")]
 
 
 def latest_trained() -> str | None:
@@ -43,16 +53,32 @@ def latest_trained() -> str | None:
     if not pointer.is_file():
         return None
     spec = json.loads(pointer.read_text()).get("spec")
-    adapter = spec.split("adapter=", 1)[1] if spec and "adapter=" in spec else None
-    return spec if adapter is None or Path(adapter).is_dir() else None
+    return spec if spec and all(path.exists() for path in adapter_paths(spec)) else None
+
+
+def trained_optimizer(value: str) -> str:
+    """``--optimizer`` given as an adapter folder of ``ads-bench train`` means the optimizer that
+    folder's iteration produced (its ``ads_stats.json`` records the spec); a spec stays a spec."""
+    folder = Path(value).expanduser()
+    stats = folder / "ads_stats.json"
+    if not folder.is_dir():
+        return value
+    if not stats.is_file():
+        raise UserError(
+            f"{folder} is a folder but not an adapter of `ads-bench train` (no ads_stats.json): pass "
+            "results/train-.../adapters/iteration-N, or a model spec such as hf:BASE?adapter=DIR"
+        )
+    return absolute_paths(json.loads(stats.read_text())["optimizer_out"])
 
 
 async def resolve_optimizer(config: Any, runtime: Any, console: Console | None) -> Any:
     """The run config with its optimizer decided (untrained for ``prompting`` and the ablations)."""
     from ads_bench.strategies import OPTIMIZER_STRATEGIES
 
-    if config.strategy not in OPTIMIZER_STRATEGIES or config.optimizer:
+    if config.strategy not in OPTIMIZER_STRATEGIES:
         return config
+    if config.optimizer:
+        return dataclasses.replace(config, optimizer=trained_optimizer(config.optimizer))
     if config.strategy == "prompting":
         return dataclasses.replace(config, optimizer=UNTRAINED_DEFAULT)
     trained = latest_trained()

@@ -25,6 +25,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from rich.console import Console
 
@@ -69,8 +70,8 @@ class TrainConfig(AcquisitionSettings):
     judge_config: str = "alpaca_eval_2"
     judge_max_tokens: int | None = None
     racing: bool = True
-    race_z: float = 2.0
-    race_round: int = 2
+    race_confidence: float = 0.9  # stop once P(racing's pair = exhaustive's pair) reaches this
+    race_round: int = 1
     epochs: int = 2
     max_steps: int = -1
     lora_r: int = 8
@@ -107,10 +108,12 @@ class IterationContext:
 
 async def score_samples(evaluator: RewardEvaluator, acquisitions: list[Acquisition], usable: list[bool],
                         config: TrainConfig, n_held_out: int) -> tuple[list[float | None], list[list[float]]]:
-    """Rewards per sample (mean over the held-out instructions it was judged on; None for a failed
-    sample) and the per-instruction rewards behind each (racing stops some lists early)."""
+    """Rewards per sample (mean over the held-out instructions, forecast by the race for those it
+    skipped; None for a failed sample) and the per-instruction rewards behind each (racing stops
+    some lists early)."""
     costs = [a.cost_usd for a in acquisitions]
-    race = Race(costs, n_held_out, tau=config.tau, z=config.race_z, usable=usable,
+    race = Race(costs, n_held_out, tau=config.tau, confidence=config.race_confidence, usable=usable,
+                constant=[not a.items for a in acquisitions],  # judged as the un-updated policy: fixed reward
                 round_size=config.race_round if config.racing else n_held_out)
     if not config.racing:
         race.min_evaluations = n_held_out + 1  # never eliminate: exhaustive
@@ -118,7 +121,7 @@ async def score_samples(evaluator: RewardEvaluator, acquisitions: list[Acquisiti
         alive, instructions = race.next_round()
         results = await asyncio.gather(*(evaluator.evaluate(acquisitions[k].items, instructions) for k in alive))
         for k, rewards in zip(alive, results, strict=True):
-            race.observe(k, [r for r in rewards if r is not None])
+            race.observe(k, rewards)  # None (no verdict) kept in place: the race aligns by instruction
         race.end_round()
     rewards = [race.mean(k) if race.observed.get(k) else None for k in range(len(acquisitions))]
     return rewards, [list(race.observed.get(k, [])) for k in range(len(acquisitions))]
@@ -211,12 +214,13 @@ def optimizer_weights(spec: str) -> tuple[Path, Path | None]:
 
 def train_iteration(iteration: int, spec: str, records: list[dict[str, Any]], config: TrainConfig,
                     folder: RunFolder) -> tuple[str, dict[str, Any]]:
-    """Fit the optimizer on this iteration's data; returns the next optimizer spec and the stats."""
+    """Fit the optimizer on this iteration's data; returns the next optimizer's weights spec
+    (``hf:BASE?adapter=DIR``, what later iterations train on) and the stats."""
     lora = training.TrainingConfig(r=config.lora_r, alpha=2 * config.lora_r, epochs=config.epochs,
                                    max_steps=config.max_steps, seed=config.seed)
     sft_data, dpo_data = training_data(records)
     base, adapter = optimizer_weights(spec)
-    out = folder.path / "adapters" / f"iteration-{iteration}"
+    out = adapter_dir(folder, iteration)
     # iteration 0 (or a later one whose optimizer never got an adapter and has no pair yet): SFT
     if iteration == 0 or (adapter is None and not dpo_data):
         if not sft_data:
@@ -230,6 +234,42 @@ def train_iteration(iteration: int, spec: str, records: list[dict[str, Any]], co
         start = training.merge_adapter(base, adapter, folder.path / "merged" / f"iteration-{iteration}")
     stats = training.dpo(start, dpo_data, out, lora)
     return f"hf:{start}?adapter={out}", stats
+
+
+def adapter_dir(folder: RunFolder, iteration: int) -> Path:
+    return folder.path / "adapters" / f"iteration-{iteration}"
+
+
+def serving_spec(sampling: str, weights: str) -> str:
+    """How the freshly trained optimizer samples, given how the previous one did.
+
+    On llama.cpp (``embedded``/``gguf:``) the new adapter is exported to GGUF and stacked on the
+    previous ones: sampling stays fast and schema-constrained (transformers can do neither). On
+    vLLM the adapter is served as a LoRA request on the weights it was trained on. Otherwise the
+    weights spec itself (``hf:``) samples.
+    """
+    parsed = parse_spec(sampling)
+    weights_target, _, query = weights.removeprefix("hf:").partition("?")
+    adapter = dict(parse_qsl(query)).get("adapter")
+    if adapter is None:
+        return sampling
+    if parsed.backend == "embedded":
+        from ads_bench.models.embedded import engine_config
+        from ads_bench.models.lora_gguf import export_lora_gguf
+
+        exported = export_lora_gguf(adapter, engine_config(parsed).path)
+        loras = [*(str(parsed.options["lora"]).split(",") if parsed.options.get("lora") else []), str(exported)]
+        return with_options(sampling, lora=",".join(loras))
+    if parsed.backend == "vllm":
+        return with_options(f"vllm:{weights_target}?" + sampling.partition("?")[2], adapter=adapter)
+    return weights
+
+
+def with_options(spec: str, **options: str) -> str:
+    """``spec`` with ``options`` set (replacing any of the same name)."""
+    head, _, query = spec.partition("?")
+    kept = [(k, v) for k, v in parse_qsl(query) if k not in options]
+    return f"{head}?{urlencode([*kept, *options.items()], safe='/,:')}"
 
 
 async def collect_iteration(iteration: int, spec: str, tasks: list[Task], config: TrainConfig, runtime: Runtime,
@@ -267,10 +307,13 @@ async def train_optimizer(config: TrainConfig, runtime: Runtime, *, out: str | P
     session = runtime.ledger.snapshot()
     iterations_log = folder.log("iterations")
     finished = {r["iteration"]: r for r in iterations_log}
-    spec = config.optimizer
+    # ``spec`` samples (on the engine the optimizer was given); ``weights`` is what the next
+    # iteration trains on (a transformers folder plus adapter). Both start as the given optimizer.
+    spec = weights = config.optimizer
     for iteration in range(config.iterations):
         if iteration in finished:
             spec = finished[iteration]["optimizer_out"]
+            weights = finished[iteration].get("optimizer_weights", spec)
             continue
         before = runtime.ledger.snapshot()
         records = await collect_iteration(iteration, spec, tasks, config, runtime, folder, console)
@@ -283,15 +326,17 @@ async def train_optimizer(config: TrainConfig, runtime: Runtime, *, out: str | P
         if console is not None:
             console.print(f"iteration {iteration}: mean reward {stats['mean_reward']}, "
                           f"{stats['tasks_with_chosen']} chosen, {stats['pairs']} pairs — training")
-        next_spec, training_stats = await asyncio.to_thread(train_iteration, iteration, spec, records, config, folder)
-        row = {"iteration": iteration, "optimizer_in": spec, "optimizer_out": next_spec, "stats": stats,
-               "training": training_stats}
-        adapter_dir = folder.path / "adapters" / f"iteration-{iteration}"
-        if adapter_dir.is_dir():
+        next_weights, training_stats = await asyncio.to_thread(
+            train_iteration, iteration, weights, records, config, folder
+        )
+        next_spec = spec if next_weights == weights else await asyncio.to_thread(serving_spec, spec, next_weights)
+        row = {"iteration": iteration, "optimizer_in": spec, "optimizer_out": next_spec,
+               "optimizer_weights": next_weights, "stats": stats, "training": training_stats}
+        if adapter_dir(folder, iteration).is_dir():
             folder.write_json(f"adapters/iteration-{iteration}/ads_stats.json", row)
         iterations_log.append(row)
         finished[iteration] = row
-        spec = next_spec
+        spec, weights = next_spec, next_weights
     rows = [finished[i] for i in sorted(finished)]
     iteration_curve(rows, folder.path / "curve.svg")
     record_latest(spec, {"run": str(folder.path), "iterations": len(rows)})
