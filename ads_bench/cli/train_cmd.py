@@ -31,7 +31,7 @@ from ads_bench.optimizer.trainer import TrainConfig, train_optimizer
               help="schema: engines that can (llama.cpp, vLLM, OpenAI) constrain trajectories to their JSON schema.")
 @click.option("--budget-usd", type=float, default=None)
 @click.option("--max-tokens", type=int, default=128, show_default=True, help="Policy answer length.")
-@click.option("--racing/--no-racing", default=True, show_default=True, help="Race rewards (stop hopeless trajectories early).")
+@click.option("--racing/--no-racing", default=True, show_default=True, help="Race rewards (judge only while the chosen/rejected pair is uncertain).")
 @click.option("--race-confidence", type=float, default=0.9, show_default=True,
               help="Racing stops once its pair is exhaustive evaluation's with this posterior probability.")
 @click.option("--epochs", type=int, default=2, show_default=True)
@@ -68,7 +68,10 @@ def train(ctx: click.Context, config_file: str | None, out: str | None, prices: 
         )
     console.print(table)
     console.print(ledger_table(runtime.ledger, "this session's cost"))
-    console.print(f"optimizer: [bold]{rows[-1]['optimizer_out']}[/bold]  (use it as --optimizer)")
+    console.print(f"optimizer: [bold]{rows[-1]['optimizer_out']}[/bold]")
+    trained = [r["iteration"] for r in rows if "kind" in r["training"]]
+    if trained:
+        console.print(f"use it with `ads-bench run --strategy ads --optimizer {folder.path}/adapters/iteration-{trained[-1]}`")
 
 
 def _fmt(value, digits: int = 3) -> str:
