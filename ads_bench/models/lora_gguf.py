@@ -66,7 +66,9 @@ def export_lora_gguf(adapter_dir: str | Path, base_gguf: str | Path, out: str | 
     base_tensors = {t.name: t for t in reader.tensors}
     names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, n_blocks)
 
-    writer_path = Path(tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}-")[1])
+    handle, staging = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}-")
+    os.close(handle)  # the writer opens the path itself
+    writer_path = Path(staging)
     try:
         writer = gguf.GGUFWriter(str(writer_path), arch)
         writer.add_type(gguf.GGUFType.ADAPTER)

@@ -43,9 +43,12 @@ def absolute_paths(spec: str) -> str:
 
 def adapter_paths(spec: str) -> list[Path]:
     """The adapter folders and files a spec names (``adapter=DIR``, ``lora=A.gguf,B.gguf``)."""
-    query = spec.partition("?")[2]
-    return [Path(v) for option in query.split("&") if query for name, _, values in [option.partition("=")]
-            if name in ("adapter", "lora") for v in values.split(",")]
+    paths = []
+    for option in filter(None, spec.partition("?")[2].split("&")):
+        name, _, values = option.partition("=")
+        if name in ("adapter", "lora"):
+            paths += [Path(value) for value in values.split(",")]
+    return paths
 
 
 def latest_trained() -> str | None:
