@@ -1,6 +1,7 @@
 """How a freshly trained optimizer is served: on the engine the training started from."""
 
-from ads_bench.optimizer.trainer import serving_spec, with_options
+from ads_bench.models.spec import with_options
+from ads_bench.optimizer.trainer import serving_spec
 
 
 def test_options_are_set_and_replaced_without_mangling_paths():

@@ -151,7 +151,8 @@ class HFBackend:
     def _generate_sync(self, requests: list[ChatRequest]) -> list[BackendResult]:
         if not self._warned_schema and any(r.params.json_schema for r in requests):
             # transformers has no JSON-schema decoding of its own (xgrammar would add one, with
-            # triton); an SFT-trained optimizer writes the trained format without it
+            # triton); after a short SFT most samples still did not parse here, which is why the
+            # trainer samples a trained optimizer on llama.cpp or vLLM instead
             self._warned_schema = True
             log.info("%s: transformers cannot constrain output to a JSON schema; sampling freely", self.spec.label)
         groups: dict[Any, list[int]] = defaultdict(list)

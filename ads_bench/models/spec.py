@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from ads_bench.errors import UserError
 
@@ -110,3 +110,10 @@ def parse_spec(raw: str) -> ModelSpec:
     if scheme == "openai":
         return ModelSpec(raw, "openai", target, options, ())
     return ModelSpec(raw, backend, target, options)
+
+
+def with_options(spec: str, **options: str) -> str:
+    """``spec`` with ``options`` set (replacing any of the same name), paths left readable."""
+    head, _, query = spec.partition("?")
+    kept = [(k, v) for k, v in parse_qsl(query) if k not in options]
+    return f"{head}?{urlencode([*kept, *options.items()], safe='/,:')}"

@@ -27,7 +27,6 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
 
 from rich.console import Console
 
@@ -37,7 +36,7 @@ from ads_bench.learning import get_learner
 from ads_bench.learning.policy import Policy
 from ads_bench.models.client import ChatModel, Runtime
 from ads_bench.models.convert import local_weights_dir
-from ads_bench.models.spec import parse_spec
+from ads_bench.models.spec import parse_spec, with_options
 from ads_bench.models.types import SamplingParams
 from ads_bench.optimizer import training
 from ads_bench.optimizer.checkpoints import record_latest
@@ -262,9 +261,8 @@ def serving_spec(sampling: str, weights: str) -> str:
     vLLM the adapter is served as a LoRA request on the weights it was trained on. Otherwise the
     weights spec itself (``hf:``) samples.
     """
-    parsed = parse_spec(sampling)
-    weights_target, _, query = weights.removeprefix("hf:").partition("?")
-    adapter = dict(parse_qsl(query)).get("adapter")
+    parsed, trained = parse_spec(sampling), parse_spec(weights)
+    adapter = trained.options.get("adapter")
     if adapter is None:
         return sampling
     if parsed.backend == "embedded":
@@ -275,15 +273,8 @@ def serving_spec(sampling: str, weights: str) -> str:
         loras = [*(str(parsed.options["lora"]).split(",") if parsed.options.get("lora") else []), str(exported)]
         return with_options(sampling, lora=",".join(loras))
     if parsed.backend == "vllm":
-        return with_options(f"vllm:{weights_target}?" + sampling.partition("?")[2], adapter=adapter)
+        return with_options(f"vllm:{trained.target}?" + sampling.partition("?")[2], adapter=adapter)
     return weights
-
-
-def with_options(spec: str, **options: str) -> str:
-    """``spec`` with ``options`` set (replacing any of the same name)."""
-    head, _, query = spec.partition("?")
-    kept = [(k, v) for k, v in parse_qsl(query) if k not in options]
-    return f"{head}?{urlencode([*kept, *options.items()], safe='/,:')}"
 
 
 async def collect_iteration(iteration: int, spec: str, tasks: list[Task], config: TrainConfig, runtime: Runtime,
