@@ -22,8 +22,15 @@ expected rewards E[sigmoid(q - d + e)], same costs), and the mean regret of each
 reward: (true chosen - chosen) + (rejected - true rejected), i.e. the true pair's true reward
 margin minus the pair's (a missing pair has margin 0).
 
+``--bound`` adds, on synthetic data, the same race with the *generator's own* model as its
+forecaster: it knows that logit(reward) = q - d + e with q ~ N(0, 1), d ~ N(0, 0.5²) and the
+judgment noise, so its posterior and forecasts are exact rather than fitted. No race that has to
+learn the model from the judgments can forecast better, so at equal agreement its saving is what
+better modelling could at most add to this allocation rule (slow: a few minutes per setting).
+
     python benchmarks/reward_racing.py [--tasks 200] [--samples 8] [--held-out 16] [--tau 0.2]
     python benchmarks/reward_racing.py --from results/train-...   (an exhaustive training run)
+    python benchmarks/reward_racing.py --bound --noise 0.5 --tasks 600
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import argparse
 import json
 import math
 import random
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +48,7 @@ from ads_bench.optimizer.racing import Race, exhaustive_selection
 from ads_bench.optimizer.selection import Scored, select
 
 CALLS_PER_EVALUATION = 3  # the taught policy's answer + the judge in both orders
+QUALITY_SD = 1.0
 DIFFICULTY_SD = 0.5
 
 
@@ -54,7 +63,7 @@ def synthetic_task(rng: random.Random, k: int, h: int, noise: float, empty_share
             empty.append(True)
             truth.append(0.5)
             continue
-        quality = rng.gauss(0, 1.0)
+        quality = rng.gauss(0, QUALITY_SD)
         rewards.append([1 / (1 + math.exp(-(quality - d + rng.gauss(0, noise)))) for d in difficulty])
         costs.append(round(rng.choice([0.005, 0.05, 0.055, 0.1, 0.15]), 3))
         empty.append(False)
@@ -72,9 +81,63 @@ def expected_reward(quality: float, noise: float) -> float:
     return float(values @ _WEIGHTS / _WEIGHTS.sum())
 
 
-def replay(rewards, costs, empty, tau: float, race_options: dict):
+@dataclass
+class GeneratorModelRace(Race):
+    """The race with the synthetic generator's exact model in place of the fitted one: a Gaussian
+    linear model of logit(reward) = q_i - d_c + e_ic with the generator's priors and noise, so the
+    posterior of (q, d) given the judged cells, and the forecast of every exhaustive mean, are
+    exact. Only the forecast changes; allocation and stopping are Race's."""
+
+    noise: float = 0.5  # the generator's judgment noise, in logit units
+
+    def _posterior(self) -> tuple[list[int], np.ndarray, np.ndarray]:
+        if self._fitted is None:
+            arms = [i for i in self._arms() if i not in self._constant]
+            k, h = len(arms), self.n_instructions
+            cells = np.argwhere(~np.isnan(self._values[arms]))
+            design = np.zeros((len(cells), k + h))
+            design[np.arange(len(cells)), cells[:, 0]] = 1.0
+            design[np.arange(len(cells)), k + cells[:, 1]] = -1.0
+            y = _logit(self._values[arms][cells[:, 0], cells[:, 1]])
+            precision = np.diag([QUALITY_SD**-2] * k + [DIFFICULTY_SD**-2] * h) + design.T @ design / self.noise**2
+            covariance = np.linalg.inv(precision)
+            self._fitted = (arms, covariance @ (design.T @ y) / self.noise**2, covariance)
+        return self._fitted
+
+    def _exhaustive_mean_draws(self, arms: list[int], n: int, rng: np.random.Generator) -> np.ndarray:
+        modelled, mean, covariance = self._posterior()
+        theta = rng.multivariate_normal(mean, covariance, size=n, method="cholesky")
+        quality, difficulty = theta[:, : len(modelled)], theta[:, len(modelled):]
+        out = np.empty((n, len(arms)))
+        for a, i in enumerate(arms):
+            values, unseen = self.observed[i], ~self._judged[i]
+            if i in self._constant or not unseen.any():
+                out[:, a] = sum(values) / len(values)
+                continue
+            logits = quality[:, [modelled.index(i)]] - difficulty[:, unseen] + rng.standard_normal((n, int(unseen.sum()))) * self.noise
+            out[:, a] = (sum(values) + (1 / (1 + np.exp(-logits))).sum(axis=1)) / self.n_instructions
+        return out
+
+    def _expected_means(self) -> np.ndarray:
+        means = np.full(len(self.costs), np.nan)
+        arms = self._arms()
+        if arms:
+            means[arms] = self._exhaustive_mean_draws(arms, 4 * self.draws, np.random.default_rng(self.seed)).mean(axis=0)
+        return means
+
+    def _draw_exhaustive_means(self, arms: list[int]) -> np.ndarray:
+        rng = np.random.default_rng([self.seed, self.next_instruction, int(self._judged.sum())])
+        return self._exhaustive_mean_draws(arms, self.draws, rng)
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-12, 1 - 1e-12)
+    return np.log(p / (1 - p))
+
+
+def replay(rewards, costs, empty, tau: float, race_options: dict, race_type: type[Race] = Race):
     h = len(rewards[0])
-    race = Race(costs, h, tau=tau, constant=empty, **race_options)
+    race = race_type(costs, h, tau=tau, constant=empty, **race_options)
     while not race.done():
         alive, instructions = race.next_round()
         for t in alive:
@@ -94,13 +157,13 @@ def true_margin(pair, truth) -> float:
     return 0.0 if chosen is None or rejected is None else truth[chosen] - truth[rejected]
 
 
-def report(label: str, tasks, tau: float, confidences, race_options: dict) -> None:
+def report(label: str, tasks, tau: float, confidences, race_options: dict, race_type: type[Race] = Race) -> None:
     has_truth = tasks and tasks[0][3] is not None
     for confidence in confidences:
         full = raced = same = race_true = exhaustive_true = 0
         race_regret = exhaustive_regret = 0.0
         for rewards, costs, empty, truth in tasks:
-            f, r, raced_selection = replay(rewards, costs, empty, tau, {**race_options, "confidence": confidence})
+            f, r, raced_selection = replay(rewards, costs, empty, tau, {**race_options, "confidence": confidence}, race_type)
             full, raced = full + f, raced + r
             raced_pair, exhaustive_pair = pair_of(raced_selection), pair_of(exhaustive_selection(rewards, costs, tau))
             same += raced_pair == exhaustive_pair
@@ -149,6 +212,7 @@ def main() -> None:
     parser.add_argument("--empty-share", type=float, default=0.25)
     parser.add_argument("--from", dest="run", type=Path, default=None)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--bound", action="store_true", help="also race with the generator's exact model (slow)")
     args = parser.parse_args()
     race_options = {"round_size": args.round_size, "min_evaluations": args.min_evaluations, "draws": args.draws}
     print(f"K={args.samples} trajectories x H={args.held_out} held-out instructions per task, tau={args.tau}, "
@@ -161,6 +225,9 @@ def main() -> None:
         rng = random.Random(args.seed)
         tasks = [synthetic_task(rng, args.samples, args.held_out, noise, args.empty_share) for _ in range(args.tasks)]
         report(f"synthetic, judgment noise {noise}", tasks, args.tau, args.confidence, race_options)
+        if args.bound:
+            report("  generator's exact model", tasks, args.tau, args.confidence, {**race_options, "noise": noise},
+                   GeneratorModelRace)
 
 
 if __name__ == "__main__":

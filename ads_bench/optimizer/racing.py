@@ -37,7 +37,10 @@ leaves no residual to estimate sigma from). Trajectories known to score the same
 nothing is judged as the un-updated policy, a fixed reward) are settled by their first judgment.
 
 ``benchmarks/reward_racing.py`` measures the saving, how often the pair equals the one exhaustive
-evaluation picks, and how often either equals the true pair on synthetic data.
+evaluation picks, and how often either equals the true pair on synthetic data. Its ``--bound``
+replaces the forecast (``_expected_means`` and ``_draw_exhaustive_means``, the only two methods
+that know the model) with the synthetic generator's exact one, to show what better modelling
+could at most add.
 """
 
 from __future__ import annotations

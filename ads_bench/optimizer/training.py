@@ -30,7 +30,8 @@ class TrainingConfig:
     """LoRA and optimisation settings; defaults are sized for a CPU smoke run of SmolLM2-135M.
 
     Full-size recipe (GPU, 7B optimizer): r=16, alpha=32, lr 1e-5 (DPO) / 2e-5 (SFT), epochs 2,
-    batch 16 via gradient accumulation, max_length 2048, beta 0.1.
+    batch 16 via gradient accumulation (raise micro_batch_size as far as GPU memory allows), max_length
+    2048, beta 0.1.
     """
 
     r: int = 8
@@ -41,7 +42,11 @@ class TrainingConfig:
     dpo_learning_rate: float = 5e-5
     epochs: int = 2
     max_steps: int = -1
-    batch_size: int = 2
+    batch_size: int = 2  # examples (pairs for DPO) per optimizer step, rounded up to whole micro-batches
+    # examples per forward pass; the rest of the batch is gradient accumulation. One pass holds
+    # the logits of every sequence in it (vocabulary x length: 49k x 768 floats each for SmolLM2,
+    # and DPO passes chosen and rejected), so this sets the peak memory, not the maths
+    micro_batch_size: int = 1
     max_length: int = 768
     beta: float = 0.1
     seed: int = 0
@@ -58,7 +63,8 @@ def _device_args() -> dict[str, Any]:
 def _common_args(config: TrainingConfig, out: Path, learning_rate: float) -> dict[str, Any]:
     return {
         "output_dir": str(out),
-        "per_device_train_batch_size": config.batch_size,
+        "per_device_train_batch_size": min(config.micro_batch_size, config.batch_size),
+        "gradient_accumulation_steps": max(1, -(-config.batch_size // config.micro_batch_size)),
         "num_train_epochs": config.epochs,
         "max_steps": config.max_steps,
         "learning_rate": learning_rate,
