@@ -25,6 +25,9 @@ def record_latest(spec: str, stats: dict[str, Any]) -> None:
     write_json_atomic(latest_pointer(), {"spec": absolute_paths(spec), "stats": stats})
 
 
+ADAPTER_OPTIONS = ("adapter", "lora")  # spec options that name adapter folders or files
+
+
 def absolute_paths(spec: str) -> str:
     """``spec`` with its local weights and adapter paths made absolute: the pointer lives in the
     user's cache and must work from any directory, not only the one training ran in."""
@@ -35,7 +38,7 @@ def absolute_paths(spec: str) -> str:
     options = []
     for option in query.split("&") if query else []:
         name, _, value = option.partition("=")
-        if name in ("adapter", "lora"):
+        if name in ADAPTER_OPTIONS:
             option = f"{name}=" + ",".join(str(Path(v).resolve()) for v in value.split(","))
         options.append(option)
     return f"{kind}{colon}{target}{question}{'&'.join(options)}"
@@ -46,7 +49,7 @@ def adapter_paths(spec: str) -> list[Path]:
     paths = []
     for option in filter(None, spec.partition("?")[2].split("&")):
         name, _, values = option.partition("=")
-        if name in ("adapter", "lora"):
+        if name in ADAPTER_OPTIONS:
             paths += [Path(value) for value in values.split(",")]
     return paths
 
