@@ -6,7 +6,12 @@ import click
 from rich.table import Table
 
 from ads_bench.cli.common import console
-from ads_bench.models.cache import ResponseCache
+from ads_bench.models.cache import (
+    CacheCorrupt,
+    ResponseCache,
+    default_cache_path,
+    delete_cache_files,
+)
 
 
 @click.group()
@@ -37,5 +42,20 @@ def clear(model: str | None, yes: bool) -> None:
     target = f"the entries of {model}" if model else "every cached response"
     if not yes and not click.confirm(f"delete {target}?", default=False):
         return
-    removed = ResponseCache().clear(model)
+    try:
+        removed = ResponseCache().clear(model)
+    except CacheCorrupt:
+        # a damaged file cannot be opened to be emptied: delete it, and the next command starts a
+        # new one; this must work, or the tool could not repair itself
+        path = default_cache_path()
+        if model and not yes and not click.confirm(
+            f"the cache at {path} is corrupt, so {model}'s entries cannot be picked out: delete all of it?",
+            default=False,
+        ):
+            return
+        delete_cache_files(path)
+        ResponseCache(path).close()
+        console.print(f"the response cache at {path} was corrupt: deleted it and started an empty one",
+                      highlight=False)
+        return
     console.print(f"removed {removed} entries")

@@ -7,6 +7,10 @@ Only successful completions are stored (a failure is never cached as a result).
 The key holds everything that changes an answer: the backend's identity (weights hash or
 model name, adapter, engine), the messages, the sampling parameters, the seed and the
 sample index — so K sampled trajectories stay K distinct samples across reruns.
+
+A cache that cannot be used (a corrupt file, a folder where the file should be) is the user's to
+fix, so every SQLite error becomes one :class:`~ads_bench.errors.UserError` naming the fix;
+``ads-bench cache clear`` repairs a corrupt cache by deleting its files (:func:`delete_cache_files`).
 """
 
 from __future__ import annotations
@@ -16,10 +20,13 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ads_bench.errors import UserError
 from ads_bench.models.types import ChatRequest, Completion
 from ads_bench.paths import cache_dir
 
@@ -38,7 +45,56 @@ def request_key(identity: dict[str, Any], request: ChatRequest, sample_index: in
         "sample": sample_index,
     }
     canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    # surrogatepass: a lone surrogate in someone's text still gets a key (valid text hashes as before)
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _json_text(value: Any) -> str:
+    """JSON that SQLite can store: readable UTF-8, escaped only where a lone surrogate needs it."""
+    text = json.dumps(value, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value)
+    return text
+
+
+#: SQLite's primary result codes for a damaged file
+_CORRUPT_CODES = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
+
+
+class CacheCorrupt(UserError):
+    """The cache file is damaged; ``ads-bench cache clear`` deletes and recreates it."""
+
+
+def cache_error(path: Path, exc: sqlite3.Error) -> UserError:
+    """The one line a user sees for an SQLite error on the cache at ``path``."""
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    if code in _CORRUPT_CODES:
+        return CacheCorrupt(f"the response cache at {path} is corrupt ({exc}): run `ads-bench cache clear`")
+    return UserError(
+        f"cannot use the response cache at {path} ({exc}): check that its folder is writable and has "
+        "space, point --cache-dir elsewhere, or run with --no-cache"
+    )
+
+
+def default_cache_path() -> Path:
+    return cache_dir() / "responses.sqlite3"
+
+
+def cache_files(path: Path) -> list[Path]:
+    """The database and the journal files SQLite keeps beside it."""
+    return [path.with_name(path.name + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
+
+
+def delete_cache_files(path: Path) -> list[Path]:
+    """Remove a cache's files (a corrupt one cannot be opened to be emptied); returns those removed."""
+    removed = []
+    for file in cache_files(path):
+        if file.is_file() or file.is_symlink():
+            file.unlink()
+            removed.append(file)
+    return removed
 
 
 @dataclass(frozen=True)
@@ -51,21 +107,45 @@ class CacheStats:
 
 class ResponseCache:
     def __init__(self, path: Path | None = None):
-        self.path = Path(path) if path else cache_dir() / "responses.sqlite3"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = Path(path) if path else default_cache_path()
+        if self.path.is_dir():
+            raise UserError(
+                f"the response cache at {self.path} is a folder, not a database file: move that folder "
+                "away, or point --cache-dir elsewhere"
+            )
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"cannot create the cache folder {self.path.parent} ({exc.strerror}): "
+                            "point --cache-dir or ADS_BENCH_CACHE_DIR at a writable folder") from exc
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(
-            self.path, timeout=60, check_same_thread=False, isolation_level=None
-        )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS responses ("
-            " key TEXT PRIMARY KEY, model TEXT NOT NULL, value TEXT NOT NULL, created REAL NOT NULL)"
-        )
+        with self._sqlite_errors():
+            self._db = sqlite3.connect(
+                self.path, timeout=60, check_same_thread=False, isolation_level=None
+            )
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.execute(
+                    "CREATE TABLE IF NOT EXISTS responses ("
+                    " key TEXT PRIMARY KEY, model TEXT NOT NULL, value TEXT NOT NULL, created REAL NOT NULL)"
+                )
+            except sqlite3.Error:
+                self._db.close()
+                raise
+
+    @contextmanager
+    def _sqlite_errors(self) -> Iterator[None]:
+        """SQLite errors as one line naming the fix; misuse of the connection stays a bug."""
+        try:
+            yield
+        except (sqlite3.ProgrammingError, sqlite3.InterfaceError):
+            raise
+        except sqlite3.Error as exc:
+            raise cache_error(self.path, exc) from exc
 
     def get(self, key: str) -> Completion | None:
-        with self._lock:
+        with self._lock, self._sqlite_errors():
             row = self._db.execute("SELECT value FROM responses WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
@@ -73,7 +153,7 @@ class ResponseCache:
 
     def get_many(self, keys: list[str]) -> dict[str, Completion]:
         found: dict[str, Completion] = {}
-        with self._lock:
+        with self._lock, self._sqlite_errors():
             for start in range(0, len(keys), 500):
                 chunk = keys[start : start + 500]
                 marks = ",".join("?" * len(chunk))
@@ -85,15 +165,15 @@ class ResponseCache:
         return found
 
     def put(self, key: str, model: str, completion: Completion) -> None:
-        value = json.dumps(completion.to_dict(), ensure_ascii=False)
-        with self._lock:
+        value = _json_text(completion.to_dict())
+        with self._lock, self._sqlite_errors():
             self._db.execute(
                 "INSERT OR REPLACE INTO responses (key, model, value, created) VALUES (?, ?, ?, ?)",
                 (key, model, value, time.time()),
             )
 
     def stats(self) -> CacheStats:
-        with self._lock:
+        with self._lock, self._sqlite_errors():
             rows = self._db.execute(
                 "SELECT model, COUNT(*) FROM responses GROUP BY model ORDER BY 2 DESC"
             ).fetchall()
@@ -105,7 +185,7 @@ class ResponseCache:
         return CacheStats(self.path, sum(n for _, n in rows), size, dict(rows))
 
     def clear(self, model: str | None = None) -> int:
-        with self._lock:
+        with self._lock, self._sqlite_errors():
             if model is None:
                 removed = self._db.execute("DELETE FROM responses").rowcount
             else:

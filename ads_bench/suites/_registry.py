@@ -17,7 +17,7 @@ from typing import Any
 from ads_bench import paths
 from ads_bench.errors import UserError
 from ads_bench.suites._task import Suite, Task
-from ads_bench.suites.yaml_suite import load_spec, load_suite_file
+from ads_bench.suites.yaml_suite import check_unicode, load_spec, load_suite_file
 
 ENTRY_POINT_GROUP = "ads_bench.suites"
 
@@ -145,7 +145,7 @@ def load_suite(
         if not argument:
             raise UserError(f"suite {name!r} needs a name after '{prefix}:', e.g. '{prefix}:gsm8k'")
         loader, _ = _FAMILIES[prefix]
-        return loader(argument, seed=seed, n_observed=n_observed).limited(limit)
+        return _checked(loader(argument, seed=seed, n_observed=n_observed).limited(limit))
     entries = suite_entries()
     entry = entries.get(name)
     if entry is None:
@@ -153,7 +153,15 @@ def load_suite(
         raise UserError(
             f"unknown suite {name!r}; known suites: {known} (or the path of a suite YAML)"
         )
-    return entry.load(seed, n_observed).limited(limit)
+    suite = entry.load(seed, n_observed).limited(limit)
+    return suite if entry.origin == "yaml" else _checked(suite)  # YAML suites check as they build
+
+
+def _checked(suite: Suite) -> Suite:
+    """Python, entry-point and family suites pass the same Unicode check as YAML ones."""
+    for task in suite.tasks:
+        check_unicode(task, f"suite {suite.name!r} ({suite.source or 'python'})")
+    return suite
 
 
 def suite_table() -> list[dict[str, Any]]:

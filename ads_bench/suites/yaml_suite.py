@@ -14,6 +14,7 @@ See ``tasks/README.md`` for every key, and ``ads-bench suites validate FILE`` to
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,6 +142,8 @@ def load_spec(path: Path) -> SuiteSpec:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise UserError(f"cannot read suite file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path} is not UTF-8 text (byte {exc.start}): save it as UTF-8") from exc
     except yaml.YAMLError as exc:
         raise UserError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from exc
     raw = _mapping(path, raw, "the file")
@@ -473,6 +476,7 @@ def build_suite(
             turns=turns,
             metadata=_split_sources(_task_metadata(spec, group, bool(references)), group, observed, held_out),
         )
+        check_unicode(task, f"{spec.path} (data {spec.data})")
         tasks.append(task)
         stats.with_references += bool(references)
         stats.reference_guided += task.reference_guided
@@ -499,6 +503,20 @@ def build_suite(
         },
     )
     return suite, stats
+
+
+def check_unicode(task: Task, where: str) -> None:
+    """A task's text must be encodable as UTF-8: a lone surrogate (JSON's ``"\\ud800"``) cannot
+    be written to a log, sent to a model or hashed into a cache key, so it is refused here, at
+    load, before any paid call, rather than crashing halfway through a run."""
+    try:
+        json.dumps(task.to_dict(), ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        before = exc.object[max(0, exc.start - 40) : exc.start].rsplit('"', 1)[-1]
+        raise UserError(
+            f"{where}: task {task.id!r} holds a lone surrogate ({exc.object[exc.start]!a}) after "
+            f"{before!r}, which is not valid Unicode: fix or remove that character in the data"
+        ) from None
 
 
 def load_suite_file(path: Path, *, seed: int | None = None, n_observed: int | None = None) -> Suite:
