@@ -6,8 +6,34 @@ import click
 
 from ads_bench.cli.common import console, prices_option, run_async, runtime_from
 from ads_bench.cli.tables import ledger_table, metrics_table
+from ads_bench.errors import UserError
+from ads_bench.judging.configs import load_judge_config
 from ads_bench.judging.engine import ORDER_MODES
 from ads_bench.pipeline.evaluate import EvalConfig, run_evaluation
+from ads_bench.pipeline.lm_eval_scoring import is_lm_eval
+from ads_bench.pipeline.prompts import prompts_of
+from ads_bench.suites import load_suite
+
+
+def check_judgeable(config: EvalConfig) -> None:
+    """Refuse, before any model call, a suite that ``evaluate`` cannot judge.
+
+    A pairwise judge compares each answer with a reference answer. In-house suites have none:
+    their tasks are judged against the un-updated policy's answers, which ``ads-bench run``
+    makes. Evaluating one would answer every prompt, judge none and still exit 0.
+    """
+    suite = load_suite(config.suite, limit=config.limit, seed=config.seed)
+    if is_lm_eval(suite):  # lm-eval's own metrics score these; no judge, no reference needed
+        return
+    forced_mode = load_judge_config(config.judge_config).mode if config.judge_config else None
+    prompts = prompts_of(suite.tasks)
+    unjudgeable = [p for p in prompts if (forced_mode or p.judge_mode) == "pairwise" and not p.reference]
+    if unjudgeable:
+        raise UserError(
+            f"suite '{suite.name}' needs `run`: {len(unjudgeable)} of {len(prompts)} prompts have no reference "
+            f"answer, so they are judged against the un-updated policy; use `ads-bench run --suite {config.suite} "
+            f"--strategy S`, or evaluate a suite with references (e.g. alpacaeval)"
+        )
 
 
 @click.command()
@@ -28,8 +54,9 @@ from ads_bench.pipeline.evaluate import EvalConfig, run_evaluation
 @click.pass_context
 def evaluate(ctx: click.Context, out: str | None, prices: str | None, **options) -> None:
     """Answer a suite's prompts with a model and judge them; rerun to resume."""
-    runtime = runtime_from(ctx, prices)
     config = EvalConfig(**options)
+    check_judgeable(config)
+    runtime = runtime_from(ctx, prices)
 
     async def go():
         try:

@@ -46,6 +46,10 @@ def check(ctx, judge, judge_config, source, limit, seed, judge_max_tokens, as_js
     table.add_column("measure")
     table.add_column("value", justify="right")
     for key, value in report.items():
-        table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
+        if value is None:  # a rate over no parsed judgment: say why there is no number
+            shown = "n/a (no judgment parsed)"
+        else:
+            shown = f"{value:.3f}" if isinstance(value, float) else str(value)
+        table.add_row(key, shown)
     console.print(table)
     console.print("an unbiased judge has P(first) ≈ 0.5; agreement is on pairs whose better side is known")

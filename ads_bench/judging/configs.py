@@ -4,6 +4,10 @@ Built-in judges live in ``ads_bench/judging/judges/*.yaml`` and point at the ver
 files under ``tasks/judges/``; a user's own judge is a YAML file of the same shape passed by
 path (``--judge-config FILE``). Rendering fills placeholders by plain replacement, as AlpacaEval
 does, because the prompts themselves contain literal braces that ``str.format`` would reject.
+
+Loading a config builds every message template it can be asked for and checks it (each message
+a role and a string, each answer's placeholder present), so a judge that cannot render fails when
+it is named, in one line naming its file, never after the answers have been paid for.
 """
 
 from __future__ import annotations
@@ -22,6 +26,16 @@ from ads_bench.suites import judge_prompts
 BUILTIN_DIR = Path(__file__).with_name("judges")
 PARSER_KINDS = ("logprob_tokens", "verdict", "rating")
 PROMPT_FORMATS = ("chatml", "fastchat", "arena_hard", "messages")
+ROLES = ("system", "user", "assistant")
+# the values the engine fills in (before a config's ``fields`` renames them) that a template
+# must show the judge: without them it would judge text it never saw
+REQUIRED_VALUES = {
+    # (mode, multi_turn) -> names; reference-guided templates also need the reference
+    ("pairwise", False): ("instruction", "first", "second"),
+    ("single", False): ("question", "answer"),
+    ("single", True): ("question_1", "answer_1", "question_2", "answer_2"),
+}
+REFERENCE_VALUE = {"pairwise": "reference", "single": "ref_answer_1"}
 
 
 @dataclass(frozen=True)
@@ -77,12 +91,19 @@ def _load_template(config: JudgeConfig, reference_guided: bool, multi_turn: bool
         return chatml_to_messages(path.read_text(encoding="utf-8"))
     if kind == "arena_hard":
         arena = judge_prompts.arena_hard_judge_config()
+        # Arena-Hard's ``prompt_template`` is a list: gen_judgment.py sends each entry as one
+        # user message after the system prompt (v0.1 has one); a plain string is one message
+        templates = arena["prompt_template"]
+        if isinstance(templates, str):
+            templates = [templates]
         return [
             {"role": "system", "content": arena["system_prompt"]},
-            {"role": "user", "content": arena["prompt_template"]},
+            *({"role": "user", "content": template} for template in templates),
         ]
     if kind == "fastchat":
         prompts = judge_prompts.mt_bench_judge_prompts()
+        if reference_guided and "reference_name" not in prompt:
+            raise UserError(f"judge '{config.name}' has no reference_name: it cannot grade reference-guided items")
         name = prompt["reference_name"] if reference_guided else prompt["name"]
         if multi_turn:
             name += "-multi-turn"
@@ -115,7 +136,9 @@ def load_judge_config(name_or_path: str) -> JudgeConfig:
         raise UserError(f"judge config {path}: mode must be pairwise or single, not {data['mode']!r}")
     if data["parser"].get("kind") not in PARSER_KINDS:
         raise UserError(f"judge config {path}: parser.kind must be one of {', '.join(PARSER_KINDS)}")
-    return JudgeConfig(
+    if not isinstance(data["prompt"], dict):
+        raise UserError(f"judge config {path}: prompt must be a mapping with a format ({', '.join(PROMPT_FORMATS)})")
+    config = JudgeConfig(
         name=path.stem,
         mode=data["mode"],
         description=data.get("description", ""),
@@ -124,6 +147,50 @@ def load_judge_config(name_or_path: str) -> JudgeConfig:
         parser=dict(data["parser"]),
         source=str(path),
     )
+    _check_templates(config, path)
+    return config
+
+
+def template_variants(config: JudgeConfig) -> list[tuple[bool, bool]]:
+    """The (reference_guided, multi_turn) templates the engine can ask this judge for.
+
+    Only FastChat's prompts come in reference-guided and multi-turn versions; every other format
+    has one template. Pairwise judges compare first turns only.
+    """
+    if config.prompt.get("format") != "fastchat":
+        return [(False, False)]
+    guided = [False, True] if "reference_name" in config.prompt else [False]
+    turns = [False, True] if config.mode == "single" else [False]
+    return [(g, t) for g in guided for t in turns]
+
+
+def _check_templates(config: JudgeConfig, path: Path) -> None:
+    """Build every template now and check it renders: one line naming the file if not."""
+    fields = config.prompt.get("fields") or {}
+    for reference_guided, multi_turn in template_variants(config):
+        variant = f"{'reference-guided ' if reference_guided else ''}{'multi-turn ' if multi_turn else ''}template"
+        try:
+            messages = config.template(reference_guided, multi_turn)
+        except (KeyError, TypeError, OSError) as exc:
+            raise UserError(f"judge config {path}: its {variant} cannot be built ({exc}): fix its prompt section") from exc
+        if not isinstance(messages, list) or not messages:
+            raise UserError(f"judge config {path}: its {variant} has no messages: fix its prompt section")
+        for message in messages:
+            if not (isinstance(message, dict) and message.get("role") in ROLES and isinstance(message.get("content"), str)):
+                raise UserError(
+                    f"judge config {path}: every message of its {variant} needs a role ({', '.join(ROLES)}) "
+                    f"and a string content, not {message!r:.80}"
+                )
+        text = "\n".join(m["content"] for m in messages)
+        required = list(REQUIRED_VALUES[(config.mode, multi_turn)])
+        if reference_guided:
+            required.append(REFERENCE_VALUE[config.mode])
+        missing = [fields.get(name, name) for name in required if "{" + fields.get(name, name) + "}" not in text]
+        if missing:
+            raise UserError(
+                f"judge config {path}: its {variant} lacks the placeholder(s) "
+                f"{', '.join('{' + m + '}' for m in missing)}: fix the template or the prompt's fields mapping"
+            )
 
 
 # a suite's published judge prompts (``judge_prompts`` in its tasks' metadata) -> our judge config

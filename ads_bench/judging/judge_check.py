@@ -51,20 +51,22 @@ def _shown(pair_id: str, better: str, worse: str, instruction: str, rng: random.
 def known_pairs(source: str = "both", limit: int = 40, seed: int = 0) -> list[KnownPair]:
     rng = random.Random(seed)
     pairs: list[KnownPair] = []
-    per_source = limit if source != "both" else limit // 2
-    if source in ("silver", "both"):
+    # "both" splits the pairs, silver taking the odd one, so --limit 1 still judges a pair
+    n_silver = limit if source == "silver" else (limit - limit // 2 if source == "both" else 0)
+    n_mismatched = limit - n_silver if source != "silver" else 0
+    if n_silver:
         rows = _load_json_gz(SILVER_FILE)
         firsts = [r for r in rows if r["preference"] is not None and float(r["preference"]) <= 1.1]
         seconds = [r for r in rows if r["preference"] is not None and float(r["preference"]) >= 1.9]
-        take = min(per_source // 2, len(seconds))
-        chosen = rng.sample(firsts, per_source - take) + rng.sample(seconds, take)
+        take = min(n_silver // 2, len(seconds))
+        chosen = rng.sample(firsts, n_silver - take) + rng.sample(seconds, take)
         for row in chosen:
             first_wins = float(row["preference"]) <= 1.1
             better, worse = (row["output_1"], row["output_2"]) if first_wins else (row["output_2"], row["output_1"])
             pairs.append(_shown(f"silver:{rows.index(row)}", better, worse, row["instruction"], rng, "silver"))
-    if source in ("mismatched", "both"):
+    if n_mismatched:
         rows = _load_json_gz(REFERENCE_FILE)
-        indices = rng.sample(range(len(rows)), per_source)
+        indices = rng.sample(range(len(rows)), n_mismatched)
         for index in indices:
             other = rows[(index + 1 + rng.randrange(len(rows) - 1)) % len(rows)]
             row = rows[index]
