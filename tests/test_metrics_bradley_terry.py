@@ -194,13 +194,17 @@ def test_arena_hard_games_become_battles_with_swapped_second_game_and_strong_wei
         Game("q1", "model", ("B>A", "A>B")),  # model wins both (second game swapped)
         Game("q2", "model", ("A>>B", "B>>A")),  # baseline wins both, strongly: 3 + 3 battles
         Game("q3", "model", ("A=B", None)),  # a tie and a failed game
-        Game("q4", "model", ("B<A", "not a verdict")),  # v2 spelling: A (baseline) wins
+        Game("q4", "model", ("B<A", "not a verdict")),  # v2 spelling: v0.1 drops it
     ]
     result = battles_from_games(games, "base", strong_weight=3)
-    assert result.n_games == 8 and result.n_failed_games == 2
+    assert result.n_games == 8 and result.n_failed_games == 3
     assert set(result.battles.model_a) == {"base"} and set(result.battles.model_b) == {"model"}
-    assert result.battles.score_a.tolist() == [0.0, 0.0] + [1.0] * 6 + [0.5, 1.0]
-    assert result.battles.prompt.tolist() == ["q1", "q1"] + ["q2"] * 6 + ["q3", "q4"]
+    assert result.battles.score_a.tolist() == [0.0, 0.0] + [1.0] * 6 + [0.5]
+    assert result.battles.prompt.tolist() == ["q1", "q1"] + ["q2"] * 6 + ["q3"]
+    # normalising reads the v2 spelling: A (the baseline) wins
+    normalized = battles_from_games(games, "base", strong_weight=3, normalize=True)
+    assert normalized.n_failed_games == 2
+    assert normalized.battles.score_a.tolist() == [0.0, 0.0] + [1.0] * 6 + [0.5, 1.0]
 
 
 def test_style_counts_follow_arena_hards_markdown_rules():

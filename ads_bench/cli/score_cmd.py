@@ -32,6 +32,7 @@ class ScoreOptions:
     answers: tuple[Path, ...]
     lc_difficulty: Path | None
     lc_gamed: Path | None
+    normalize_labels: bool = False
 
 
 def _only_for(format_name: str, options: ScoreOptions) -> None:
@@ -42,6 +43,7 @@ def _only_for(format_name: str, options: ScoreOptions) -> None:
         "--style-control": (options.style != "none", ("arena_hard",)),
         "--answers": (bool(options.answers), ("arena_hard",)),
         "--first-game-only": (options.first_game_only, ("arena_hard",)),
+        "--normalize-labels": (options.normalize_labels, ("arena_hard",)),
         "--lc-difficulty": (options.lc_difficulty is not None, ("alpaca_eval",)),
         "--lc-gamed": (options.lc_gamed is not None, ("alpaca_eval",)),
     }
@@ -94,6 +96,7 @@ def _score_arena_hard(files: tuple[Path, ...], options: ScoreOptions) -> dict:
             style=style,
             style_counts=style_counts,
             clusters=questions,
+            normalize=options.normalize_labels,
         )
     except KeyError as missing:
         raise UserError(f"{missing.args[0]}: pass --answers for every judged model") from None
@@ -269,6 +272,13 @@ RENDERERS = {
 )
 @click.option("--first-game-only", is_flag=True, help="arena_hard: use game 1 only.")
 @click.option(
+    "--normalize-labels",
+    is_flag=True,
+    help="arena_hard: also read other spellings of a verdict (B=A as a tie, A<B, B<A, A<<B, B<<A), "
+    "for files from other judges. Off by default: like Arena-Hard-Auto v0.1's show_result.py, only "
+    "A>>B, A>B, A=B, B>A and B>>A count and any other label drops that game.",
+)
+@click.option(
     "--style-control",
     "style",
     type=click.Choice(tuple(STYLE_CHOICES)),
@@ -309,6 +319,7 @@ def score(
     answers: tuple[Path, ...],
     lc_difficulty: Path | None,
     lc_gamed: Path | None,
+    normalize_labels: bool,
 ) -> None:
     """Compute a benchmark's metrics from its published judgment FILES.
 
@@ -329,6 +340,7 @@ def score(
         answers,
         lc_difficulty,
         lc_gamed,
+        normalize_labels,
     )
     name = format_name or detect_format(files[0])
     _only_for(name, options)

@@ -35,6 +35,31 @@ def _grade(record: Mapping[str, Any]) -> Grade:
     )
 
 
+#: the order(s) each suite's published protocol judges a pair in; other suites judge both
+#: orders, which cancels a judge's position bias. AlpacaEval 2.0 judges one order per
+#: instruction, drawn at random with a fixed seed (alpaca_eval's annotators/pairwise_evaluator.py,
+#: ``is_randomize_output_order``), so its published leaderboard is comparable only with that.
+PUBLISHED_ORDERS = {"alpacaeval": "random"}
+DEFAULT_ORDERS = "both"
+NOT_COMPARABLE_WITH_ALPACA_EVAL = (
+    "judged in both orders: not comparable with the published AlpacaEval leaderboard "
+    "(it judges one random order per instruction; rerun with --orders random)"
+)
+
+
+def resolve_orders(orders: str | None, suite: str) -> str:
+    """The judged orders: the ones asked for, else the suite's published protocol's."""
+    return orders or PUBLISHED_ORDERS.get(suite, DEFAULT_ORDERS)
+
+
+def protocol_warnings(suite: str | None, orders: str | None) -> list[str]:
+    """What makes a result not comparable with its suite's published leaderboard."""
+    expected = PUBLISHED_ORDERS.get(suite or "")
+    if expected == "random" and orders == "both":
+        return [NOT_COMPARABLE_WITH_ALPACA_EVAL]
+    return []
+
+
 def score_run(
     prompts: Sequence[Prompt],
     judgments: Mapping[str, Mapping[str, Any]],
@@ -43,7 +68,11 @@ def score_run(
     reference_name: str = "reference",
     rounds: int = 1000,
     seed: int = 0,
+    suite: str | None = None,
+    orders: str | None = None,
 ) -> dict[str, Any]:
+    """metrics.json of a run; ``warnings`` lists what makes its headline unreliable or not
+    comparable with the suite's published figures (``suite``, ``orders``: how it was judged)."""
     lm_eval_records = [judgments[p.id] for p in prompts if "lm_eval_scores" in judgments.get(p.id, {})]
     if lm_eval_records:
         return {"lm_eval": lm_eval_metrics(lm_eval_records), "n_prompts": len(prompts),
@@ -76,6 +105,10 @@ def score_run(
         }
     if grade_records:
         out["single"] = single_metrics([_grade(r) for r in grade_records], model_name)
+    warnings = protocol_warnings(suite, orders) if pair_records else []
+    if orders and pair_records:
+        out["pairwise"]["orders"] = orders
+    out["warnings"] = [*(out.get("pairwise") or {}).get("warnings", []), *warnings]
     out["n_prompts"] = len(prompts)
     out["n_unjudged"] = len(prompts) - len({r["id"] for r in pair_records} | {r["prompt_id"] for r in grade_records})
     return out

@@ -5,6 +5,7 @@ the module that implements it; the published figures they reproduce are pinned b
 """
 
 from ads_bench.judging.metrics.battles import (
+    NORMALIZED_VERDICTS,
     STYLE_FEATURES,
     VERDICTS,
     Battles,
@@ -13,6 +14,7 @@ from ads_bench.judging.metrics.battles import (
     battles_from_games,
     is_verdict,
     style_counts,
+    verdict_outcome,
 )
 from ads_bench.judging.metrics.bootstrap import (
     PairedDiff,
@@ -26,6 +28,13 @@ from ads_bench.judging.metrics.bradley_terry import (
     bradley_terry,
     win_rate_against,
 )
+from ads_bench.judging.metrics.clustered import (
+    MIN_CLUSTERS,
+    ClusteredMean,
+    clustered_difference,
+    clustered_mean,
+    holm,
+)
 from ads_bench.judging.metrics.intervals import confidence_interval, separability
 from ads_bench.judging.metrics.length_control import (
     GamedAnnotations,
@@ -35,10 +44,13 @@ from ads_bench.judging.metrics.length_control import (
 from ads_bench.judging.metrics.winrate import preferences_from_alpaca_eval, win_rate_summary
 
 __all__ = [
+    "MIN_CLUSTERS",
+    "NORMALIZED_VERDICTS",
     "STYLE_FEATURES",
     "VERDICTS",
     "Battles",
     "BradleyTerryResult",
+    "ClusteredMean",
     "Game",
     "GameBattles",
     "GamedAnnotations",
@@ -47,7 +59,10 @@ __all__ = [
     "PairedDiff",
     "battles_from_games",
     "bradley_terry",
+    "clustered_difference",
+    "clustered_mean",
     "confidence_interval",
+    "holm",
     "is_verdict",
     "length_controlled_win_rate",
     "paired_bootstrap",
@@ -56,6 +71,7 @@ __all__ = [
     "resample_counts",
     "separability",
     "style_counts",
+    "verdict_outcome",
     "win_rate_against",
     "win_rate_summary",
 ]

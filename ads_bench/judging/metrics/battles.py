@@ -2,8 +2,9 @@
 
 Source: lmarena/arena-hard-auto v0.1, ``show_result.py::get_battles_from_row`` (verdict labels,
 the ×3 weight of strong verdicts, the position swap of the second game), the v2 label table in
-``show_result.py::load_judgments`` (``A<B``, ``B<A`` ... spellings), and
-``utils/add_markdown_info.py::count_markdown_elements`` (the style counts).
+``show_result.py::load_judgments`` (``A<B``, ``B<A`` ... spellings, read only when asked to
+normalise labels), and ``utils/add_markdown_info.py::count_markdown_elements`` (the style
+counts).
 
 Arena-Hard judges each (prompt, model) twice: game 1 shows the baseline's answer as A and the
 model's as B; game 2 swaps them. Each game becomes one battle "baseline vs model" recorded with
@@ -20,20 +21,34 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: verdict label -> (score of the answer shown as A: 1 win, 0.5 tie, 0 loss; is it strong)
+#: verdict label -> (score of the answer shown as A: 1 win, 0.5 tie, 0 loss; is it strong).
+#: Exactly the five labels v0.1's ``get_battles_from_row`` compares the score with (``==``, so
+#: no other spelling and no surrounding space): any other label drops that game.
 VERDICTS: dict[str, tuple[float, bool]] = {
     "A>>B": (1.0, True),
     "A>B": (1.0, False),
     "A=B": (0.5, False),
     "B>A": (0.0, False),
     "B>>A": (0.0, True),
-    # spellings arena-hard v2 accepts as well
+}
+#: with ``normalize=True`` (files from other judges, and this project's own arena-hard judge,
+#: whose config accepts ``B=A``): the v2 spellings too, surrounding space ignored
+NORMALIZED_VERDICTS: dict[str, tuple[float, bool]] = {
+    **VERDICTS,
     "B<<A": (1.0, True),
     "B<A": (1.0, False),
     "B=A": (0.5, False),
     "A<B": (0.0, False),
     "A<<B": (0.0, True),
 }
+
+
+def verdict_outcome(label: object, normalize: bool = False) -> tuple[float, bool] | None:
+    """(score of the answer shown as A, is it strong) of a verdict label; None for a failed game."""
+    if not isinstance(label, str):
+        return None
+    return NORMALIZED_VERDICTS.get(label.strip()) if normalize else VERDICTS.get(label)
+
 
 #: the style covariates of Arena-Hard's style control, in its order
 STYLE_FEATURES: tuple[str, ...] = ("length", "headers", "lists", "bold")
@@ -89,9 +104,9 @@ class Battles:
         return cls(model_a, model_b, score_a, prompt)
 
 
-def is_verdict(label: object) -> bool:
+def is_verdict(label: object, normalize: bool = False) -> bool:
     """Whether ``label`` is a verdict arena-hard turns into a battle (else a failed game)."""
-    return isinstance(label, str) and label.strip() in VERDICTS
+    return verdict_outcome(label, normalize) is not None
 
 
 @dataclass(frozen=True)
@@ -117,12 +132,14 @@ def battles_from_games(
     strong_weight: int = 3,
     first_game_only: bool = False,
     style: dict[str, dict[Hashable, np.ndarray]] | None = None,
+    normalize: bool = False,
 ) -> GameBattles:
     """Arena-Hard's ``get_battles_from_row`` over every judged pair.
 
     ``games[i].verdicts[0]`` is the verdict with the baseline shown as A, ``verdicts[1]`` with
     the model shown as A. ``style``: raw style counts per model per prompt (see
     :func:`style_counts`); needed for style control, and then every battle must have both sides.
+    ``normalize``: read the other spellings of :data:`NORMALIZED_VERDICTS` too (v0.1 drops them).
     """
     model_a: list[str] = []
     model_b: list[str] = []
@@ -135,7 +152,7 @@ def battles_from_games(
         verdicts = game.verdicts[:1] if first_game_only else game.verdicts[:2]
         for position, verdict in enumerate(verdicts):
             n_games += 1
-            outcome = VERDICTS.get(verdict.strip()) if isinstance(verdict, str) else None
+            outcome = verdict_outcome(verdict, normalize)
             if outcome is None:
                 n_failed += 1
                 continue

@@ -82,12 +82,15 @@ def summarize_arena_hard(
     style: Sequence[str] = (),
     style_counts: dict[str, dict[Hashable, np.ndarray]] | None = None,
     clusters: dict[str, Question] | None = None,
+    normalize: bool = False,
 ) -> dict:
     """Arena-Hard's leaderboard: per model the win rate against the baseline (``score``, %) with
     its 95% CI, the Bradley–Terry rating (Elo scale, baseline = 1000) and the failed games.
 
     ``clusters``: questions with their ``cluster``, to resample whole clusters instead of
     battles (arena-hard resamples battles; its 500 prompts come two per topic cluster).
+    ``normalize``: also read the other spellings of a verdict (``B=A``, ``A<B`` ...); by
+    default, as v0.1's ``show_result.py``, only its five labels count and any other drops the game.
     """
     if baseline is None:
         named = {judgment.baseline for judgment in judgments if judgment.baseline}
@@ -98,13 +101,14 @@ def summarize_arena_hard(
     for game in games:
         verdicts = game.verdicts[:1] if first_game_only else game.verdicts[:2]
         games_per_model[game.model] += len(verdicts)
-        failed_per_model[game.model] += sum(not is_verdict(verdict) for verdict in verdicts)
+        failed_per_model[game.model] += sum(not is_verdict(verdict, normalize) for verdict in verdicts)
     result = battles_from_games(
         games,
         baseline,
         strong_weight=strong_weight,
         first_game_only=first_game_only,
         style=style_counts if style else None,
+        normalize=normalize,
     )
     battles = result.battles
     resample = "battle"
@@ -162,6 +166,7 @@ def summarize_arena_hard(
         "seed": seed,
         "strong_weight": strong_weight,
         "resample": resample,
+        "normalize_labels": normalize,
         "style_control": list(style),
         "style_coefficients": fit.style_coefficients,
         "separability": fit.separability() if len(contenders) >= 2 else None,

@@ -73,6 +73,16 @@ def _pandas_sem(values: np.ndarray) -> float | None:
     return float(np.sqrt(variance) / np.sqrt(count))
 
 
+def lc_far_from_win_rate(win_rate: float, lc_win_rate: float, abs_diff: float = 10, rel_diff: float = 4) -> bool:
+    """AlpacaEval's check that the length-controlled win rate moved suspiciously far from the raw
+    one (``metrics/glm_winrate.py::get_is_extreme_changes``, which logs "This might be a sign of
+    failure of the GLM"): below ``min(w - w / rel_diff, w - abs_diff)`` or above
+    ``max(w + (100 - w) / rel_diff, w + abs_diff)``; e.g. from 20 to under 10 or over 40."""
+    too_small = lc_win_rate < min(win_rate - win_rate / rel_diff, win_rate - abs_diff)
+    too_large = lc_win_rate > max(win_rate + (100 - win_rate) / rel_diff, win_rate + abs_diff)
+    return too_small or too_large
+
+
 def win_rate_summary(
     preferences: Sequence[float] | np.ndarray,
     *,
@@ -89,7 +99,8 @@ def win_rate_summary(
     ``lengths_model``/``lengths_reference``: characters of each output (all prompts, failed ones
     included), for ``avg_length`` and the length-controlled win rate; that one is ``None``, with
     ``lc_note`` saying why, when the GLM cannot be fitted (fewer than 5 judged prompts, or no
-    length variation). ``instruction_difficulty`` and ``gamed``: optional inputs of AlpacaEval's
+    length variation); ``lc_warning`` when it lands far from the raw win rate
+    (:func:`lc_far_from_win_rate`). ``instruction_difficulty`` and ``gamed``: optional inputs of AlpacaEval's
     full LC GLM (see :mod:`.length_control`).
 
     Formulas (``helpers.py``): ``win_rate = mean(p) * 100``; ``standard_error = sem(p) * 100``
@@ -134,6 +145,11 @@ def win_rate_summary(
             summary["length_controlled_winrate"] = controlled.win_rate
             summary["lc_standard_error"] = controlled.standard_error
             summary["lc_method"] = controlled.method
+            if lc_far_from_win_rate(summary["win_rate"], controlled.win_rate):
+                summary["lc_warning"] = (
+                    f"LC win rate {controlled.win_rate:.1f}% is very different from the raw "
+                    f"{summary['win_rate']:.1f}%: the length GLM may have failed"
+                )
     if lengths_model is not None:
         lengths = np.asarray(lengths_model, dtype=float)
         finite = lengths[np.isfinite(lengths)]
