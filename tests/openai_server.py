@@ -37,17 +37,18 @@ import random
 import sys
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 FAULT_KINDS = ("500", "503", "429", "hang", "drop", "bad_json", "no_choices", "empty_length", "nan_logprobs")
 VERDICTS = ("A>>B", "A>B", "A=B", "B>A", "B>>A")
-WORDS = (
+_SENTENCE = (
     "the answer depends on context and careful reading of each detail matters here so we consider "
     "several points in turn first second third finally a summary follows with examples and notes"
-).split()
+)
+WORDS = _SENTENCE.split()
 
 
 @dataclass
@@ -248,10 +249,17 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _QuietHTTPServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # a client that timed out or gave up hangs up on a reply in progress: expected here
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class Server:
     def __init__(self, plan: FaultPlan | None = None, *, port: int = 0, log_path: str | None = None):
         self.state = _State(plan or FaultPlan(), log_path)
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler(self.state))
+        self.httpd = _QuietHTTPServer(("127.0.0.1", port), _handler(self.state))
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/v1"
@@ -299,10 +307,8 @@ def main(argv: list[str] | None = None) -> None:
                            delay_seconds=args.delay)
     server = Server(plan, port=args.port, log_path=args.log)
     print(f"PORT {server.port}", flush=True)
-    try:
+    with suppress(KeyboardInterrupt):
         server.httpd.serve_forever()
-    except KeyboardInterrupt:
-        pass
     sys.exit(0)
 
 

@@ -8,8 +8,9 @@ import pytest
 
 from ads_bench.errors import ModelUnavailable
 from ads_bench.models import ChatRequest, Runtime
+from ads_bench.models.cache import request_key
 from ads_bench.models.spec import parse_spec
-from ads_bench.models.types import Completion, Usage
+from ads_bench.models.types import Completion, TokenLogprob, Usage
 
 
 class CountingBackend:
@@ -134,3 +135,25 @@ async def test_no_cache_runtime_always_calls_the_backend(tmp_path):
     await model.generate([ChatRequest.user("q")])
     await model.generate([ChatRequest.user("q")])
     assert len(backend.calls) == 2
+
+
+class BrokenRepliesBackend(CountingBackend):
+    """A backend with no transport of its own to retry on (the embedded engine, transformers,
+    vLLM offline) that hands back what a faulty engine might: nothing, or an empty truncated text."""
+
+    async def generate(self, requests):
+        self.calls.extend(requests)
+        replies = {"none": [], "empty": [Completion("", "length", Usage(10, 5))],
+                   "nan": [Completion("m", "stop", Usage(10, 1), logprobs=(TokenLogprob("m", float("nan")),))],
+                   "quiet": [Completion("", "stop", Usage(10, 1))]}
+        return [replies[r.messages[-1]["content"]] for r in requests]
+
+
+async def test_a_reply_without_a_usable_answer_from_any_backend_is_a_failed_call_and_never_cached(tmp_path):
+    model, runtime = model_with(BrokenRepliesBackend(), tmp_path)
+    none, empty, nan, quiet = await model.generate([ChatRequest.user(t) for t in ("none", "empty", "nan", "quiet")])
+    assert [r.ok for r in (none, empty, nan)] == [False, False, False]
+    assert all("malformed reply" in r.error for r in (none, empty, nan))
+    assert quiet.ok and quiet.text == ""  # a model that chose to say nothing gave a (bad) answer
+    assert runtime.ledger.total().failures == 3
+    assert runtime.cache.get_many([request_key(model.backend.identity, ChatRequest.user("empty"), 0)]) == {}

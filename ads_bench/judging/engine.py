@@ -3,11 +3,15 @@
 Every item's prompts go to the judge in one batch; items whose output does not parse are
 asked again (a new seed at a sampling temperature, so the retry is a new sample and a new
 cache entry) up to ``retries`` times, then recorded as failures with every raw output kept.
+A call that failed in transport (no reply, or a malformed one, after the backend's own retries)
+is asked again with the very same request, also up to ``retries`` times: only a judge that
+answered, badly, earns a resample, so a network fault can never change which sample is judged.
 A failure is never a tie and never enters a metric.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -16,7 +20,7 @@ from typing import Any
 from ads_bench.judging.configs import JudgeConfig, load_judge_config
 from ads_bench.judging.parsing import Parsed, parse_completion
 from ads_bench.models.client import ChatModel
-from ads_bench.models.types import ChatRequest, Message, SamplingParams
+from ads_bench.models.types import ChatRequest, Completion, Message, SamplingParams
 
 #: orders a pairwise item is judged in; "both" cancels position bias (the default)
 ORDER_MODES = ("both", "random", "fixed")
@@ -30,6 +34,8 @@ class JudgeCall:
     messages: list[Message]
     attempts: list[dict[str, Any]] = field(default_factory=list)
     parsed: Parsed | None = None
+    resamples: int = 0  # parse failures so far: how far the sampling parameters have moved
+    transport_failures: int = 0
 
     @property
     def ok(self) -> bool:
@@ -57,25 +63,28 @@ async def run_calls(
     retries: int = 2,
     max_tokens: int | None = None,
 ) -> None:
-    """Ask the judge every call (in place), retrying those that fail to parse."""
+    """Ask the judge every call (in place): a transport failure asks again with the same
+    parameters, a reply that does not parse resamples; each up to ``retries`` times."""
     todo = list(calls)
-    for attempt in range(retries + 1):
-        if not todo:
-            return
-        params = _params(config, attempt, max_tokens)
-        responses = await model.generate([ChatRequest(tuple(c.messages), params) for c in todo])
+    while todo:
+        requests = [
+            ChatRequest(tuple(c.messages), _params(config, c.resamples, max_tokens)) for c in todo
+        ]
+        responses = await model.generate(requests)
         still = []
         for call, response in zip(todo, responses, strict=True):
             if not response.ok:
                 call.attempts.append({"error": response.error})
-                still.append(call)
+                call.transport_failures += 1
+                if call.transport_failures <= retries:
+                    still.append(call)
                 continue
             completion = response.completions[0]
             parsed = parse_completion(config.parser, completion)
             call.attempts.append(
                 {
                     "raw": completion.text,
-                    "top_logprobs": [list(p) for p in completion.logprobs[0].top] if completion.logprobs else None,
+                    "top_logprobs": _top_logprobs(completion),
                     "label": parsed.label,
                     "value": parsed.value,
                     "source": parsed.source,
@@ -84,8 +93,18 @@ async def run_calls(
             )
             call.parsed = parsed
             if not parsed.ok:
-                still.append(call)
+                call.resamples += 1
+                if call.resamples <= retries:
+                    still.append(call)
         todo = still
+
+
+def _top_logprobs(completion: Completion) -> list[list[Any]] | None:
+    """The verdict token's alternatives as stored: a non-finite logprob is kept as null, since
+    no file we write may hold NaN or Infinity (and the parser has already refused it)."""
+    if not completion.logprobs:
+        return None
+    return [[token, lp if math.isfinite(lp) else None] for token, lp in completion.logprobs[0].top]
 
 
 # -- pairwise ------------------------------------------------------------------------------

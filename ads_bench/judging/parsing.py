@@ -40,10 +40,14 @@ def parse_logprob_tokens(completion: Completion, first: str, second: str) -> Par
     Reads the verdict token's top logprobs. Tokens are compared after stripping whitespace (a
     small tokenizer-robustness addition: " M" counts as "M"; AlpacaEval's GPT-4 never emits
     them); a label absent from the top-k gets probability 0, as in AlpacaEval. Without logprobs
-    (the backend gave none) the verdict is read from the text.
+    (the backend gave none) the verdict is read from the text. A NaN or infinite logprob is a
+    failure: no engine in working order reports one for its top alternatives.
     """
     if completion.logprobs:
         alternatives = completion.logprobs[0].top or ((completion.logprobs[0].token, completion.logprobs[0].logprob),)
+        if not all(math.isfinite(logprob) for _, logprob in alternatives):
+            # a faulty engine's NaN or infinity would become a NaN preference stored as valid
+            return Parsed(None, reason=f"non-finite logprob in {[list(a) for a in alternatives]!r}"[:200])
         by_label: dict[str, list[float]] = {first: [], second: []}
         for token, logprob in alternatives:
             key = token.strip()
@@ -53,6 +57,8 @@ def parse_logprob_tokens(completion: Completion, first: str, second: str) -> Par
             lp_first = _logsumexp(by_label[first]) if by_label[first] else -math.inf
             lp_second = _logsumexp(by_label[second]) if by_label[second] else -math.inf
             p_second = math.exp(lp_second - _logsumexp([lp_first, lp_second]))
+            if not math.isfinite(p_second):
+                return Parsed(None, reason="the verdict's probability is not a number")
             label = second if p_second > 0.5 else first if p_second < 0.5 else f"{first}={second}"
             return Parsed(p_second, label, source="logprobs")
     text = completion.text.strip().strip("\"'`*.")
@@ -89,7 +95,7 @@ def parse_rating(text: str, pattern: str, fallback: str | None, low: float, high
                 rating = float(match.group(1))
             except ValueError:
                 continue
-            if low <= rating <= high:
+            if math.isfinite(rating) and low <= rating <= high:
                 return Parsed(rating, match.group(1))
             return Parsed(None, match.group(1), reason=f"rating {rating:g} outside [{low:g}, {high:g}]")
     return Parsed(None, reason="no [[rating]] found")

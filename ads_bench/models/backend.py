@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from importlib.metadata import entry_points
 from typing import Any, Protocol, runtime_checkable
@@ -76,6 +77,44 @@ async def fan_out(
 ) -> list[BackendResult]:
     """Run ``one`` for every request concurrently (the backend bounds its own concurrency)."""
     return list(await asyncio.gather(*(one(r) for r in requests), return_exceptions=True))
+
+
+class MalformedReply(ValueError):
+    """A reply that arrived but carries no usable answer: a transport fault, not an answer.
+
+    Backends retry it with the same request where a retry can help (a remote server) and
+    otherwise fail the call; it never reaches a parser and is never cached.
+    """
+
+
+def malformed_reason(completions: Sequence[Completion], n: int) -> str | None:
+    """Why these ``n`` requested completions are not a usable reply, or None when they are.
+
+    An empty text is a real (if bad) answer when the model chose to stop; empty with
+    ``finish_reason: length`` means the token budget went somewhere we never saw (a truncated
+    or broken reply). A NaN or infinite logprob can only come from a faulty engine, and would
+    otherwise travel into a judgment and into JSON files as bare ``NaN``.
+    """
+    if not completions:
+        return "no choices in the reply"
+    if len(completions) < n:
+        return f"{len(completions)} of {n} choices in the reply"
+    for completion in completions:
+        if not completion.text and completion.finish_reason == "length":
+            return "empty content with finish_reason 'length'"
+        for token in completion.logprobs or ():
+            values = [token.logprob, *(logprob for _, logprob in token.top)]
+            if not all(math.isfinite(v) for v in values):
+                return f"non-finite logprob for token {token.token!r}"
+    return None
+
+
+def check_reply(completions: list[Completion], n: int) -> list[Completion]:
+    """``completions`` when usable; else raise :class:`MalformedReply`."""
+    reason = malformed_reason(completions, n)
+    if reason is not None:
+        raise MalformedReply(f"malformed reply: {reason}")
+    return completions
 
 
 def option(spec: ModelSpec, name: str, default: Any, kind: type = int) -> Any:

@@ -2,8 +2,14 @@
 
 ``ChatModel.generate(requests)`` answers a batch of requests. Per request it first looks up
 each of its ``n`` samples in the response cache, sends only what is missing to the backend,
-stores every successful sample, and records calls, cache hits, tokens, seconds and dollars in
-the ledger under this model's role (and the acquisition API in scope, if any).
+stores every successful sample, and records calls, cache hits, retries, tokens, seconds and
+dollars in the ledger under this model's role (and the acquisition API in scope, if any).
+
+Single-flight: a sample that another ``generate`` call on the same runtime is computing right now
+(same cache key) is not sent again; this call waits for that one and shares its completion, so
+identical requests in flight at once reach the engine once, whatever the caching. A shared
+completion is billed like a cache hit: it is exactly what a later identical call would have read
+from the cache, so concurrent and sequential runs record the same ledger.
 """
 
 from __future__ import annotations
@@ -15,24 +21,33 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ads_bench.errors import UserError
-from ads_bench.models.backend import Backend, create_backend
+from ads_bench.models.backend import Backend, MalformedReply, create_backend, malformed_reason
 from ads_bench.models.cache import ResponseCache, request_key
 from ads_bench.models.ledger import FREE, Ledger, Price, PriceTable
+from ads_bench.models.retries import retry_scope
 from ads_bench.models.spec import ModelSpec, parse_spec
 from ads_bench.models.types import ROLES, CallRecord, ChatRequest, ChatResponse, Completion
 
 log = logging.getLogger(__name__)
 
 
+#: what a sample computed by one call gives the calls sharing it: a completion, or the error
+_Outcome = tuple[Completion | None, str | None]
+
+
 @dataclass
 class _Pending:
-    """A request with some samples still to compute; ``indices`` are the missing sample slots."""
+    """A request with some samples still to compute; ``indices`` are the slots this call computes."""
 
     positions: list[int]  # every batch position asking exactly this request
     request: ChatRequest
     keys: list[str]
     found: dict[int, Completion]
     indices: list[int]
+    #: slots an identical request elsewhere is computing now: this call waits for them
+    shared: dict[int, asyncio.Future[_Outcome]] = field(default_factory=dict)
+    #: slots this call computes and announced, so that others can wait for them
+    owned: dict[int, asyncio.Future[_Outcome]] = field(default_factory=dict)
 
 
 class ChatModel:
@@ -102,6 +117,7 @@ class ChatModel:
         """Yield ``(position, response)`` as answers arrive: cache hits first, then the rest."""
         cache = self.runtime.cache
         identity = self.backend.identity
+        hits: list[tuple[int, ChatResponse]] = []
         pending: dict[tuple[str, ...], _Pending] = {}
         all_keys = {
             i: [request_key(identity, r, j) for j in range(r.params.n)] for i, r in enumerate(requests)
@@ -113,11 +129,7 @@ class ChatModel:
             keys = all_keys[i]
             found = {j: found_all[k] for j, k in enumerate(keys) if k in found_all}
             if len(found) == len(keys):
-                for completion in found.values():
-                    self._record(CallRecord(
-                        completion.usage.prompt_tokens, completion.usage.completion_tokens, 0.0, cached=True
-                    ))
-                yield i, ChatResponse(request, [found[j] for j in range(len(keys))])
+                hits.append((i, ChatResponse(request, [found[j] for j in range(len(keys))])))
                 continue
             group = tuple(keys)
             if group in pending:  # the same request twice in one batch is computed once
@@ -125,15 +137,28 @@ class ChatModel:
                 continue
             missing = [j for j in range(len(keys)) if j not in found]
             pending[group] = _Pending([i], request, keys, found, missing)
+        # claim before the first yield: between the cache lookup and the claim no other call may
+        # finish a sample (stored, then no longer in flight) that this one would then recompute
+        for job in pending.values():
+            self._claim(job)
+        for i, response in hits:
+            for j, completion in enumerate(response.completions):
+                self._record(CallRecord(
+                    completion.usage.prompt_tokens, completion.usage.completion_tokens, 0.0, cached=True
+                ), answered={all_keys[i][j]: completion})
+            yield i, response
         if not pending:
             return
 
-        await self.start()
-        jobs = list(pending.values())
+        computing = [job for job in pending.values() if job.indices]
         size = max(1, self.backend.batch_size)
-        chunks = [jobs[s : s + size] for s in range(0, len(jobs), size)]
-        tasks = [asyncio.create_task(self._run_chunk(chunk)) for chunk in chunks]
+        chunks = [computing[s : s + size] for s in range(0, len(computing), size)]
+        chunks += [[job] for job in pending.values() if not job.indices]  # only waiting for others
+        tasks: list[asyncio.Task] = []
         try:
+            if computing:
+                await self.start()
+            tasks = [asyncio.create_task(self._run_chunk(chunk)) for chunk in chunks]
             for finished in asyncio.as_completed(tasks):
                 for job, response in await finished:
                     for position in job.positions:
@@ -142,54 +167,145 @@ class ChatModel:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            for job in pending.values():  # a chunk cancelled before it ever ran
+                _settle(self.runtime, job, (None, "cancelled"))
+
+    def _claim(self, job: _Pending) -> None:
+        """Wait for the slots an identical in-flight request is computing; announce the others."""
+        loop = asyncio.get_running_loop()
+        in_flight = self.runtime._in_flight
+        shared = {j: in_flight[job.keys[j]] for j in job.indices if _live(in_flight.get(job.keys[j]), loop)}
+        rest = [j for j in job.indices if j not in shared]
+        if rest and rest != list(range(rest[0], rest[0] + len(rest))):
+            # a refill computes consecutive slots from one shifted seed; rather than seed each
+            # slot of a gapped set apart, compute all that is missing (a rare case: partial refills)
+            shared, rest = {}, job.indices
+        job.shared, job.indices = shared, rest
+        for j in rest:
+            if not _live(in_flight.get(job.keys[j]), loop):
+                job.owned[j] = in_flight[job.keys[j]] = loop.create_future()
 
     async def _run_chunk(self, jobs: list[_Pending]) -> list[tuple[_Pending, ChatResponse]]:
-        sub_requests = [self._missing_request(job) for job in jobs]
-        results = await self.backend.generate(sub_requests)
+        try:
+            computed = await self._compute([job for job in jobs if job.indices])
+        except asyncio.CancelledError:
+            for job in jobs:
+                _settle(self.runtime, job, (None, "cancelled: the identical request it shared was cancelled"))
+            raise
+        finally:
+            for job in jobs:  # whatever happened, nobody may wait forever for these slots
+                _settle(self.runtime, job, (None, "the call computing this request failed"))
         out = []
+        for job in jobs:
+            outcome = computed.get(id(job), {})
+            if isinstance(outcome, str):
+                out.append((job, ChatResponse(job.request, [], error=outcome)))
+            else:
+                out.append((job, await self._with_shared(job, outcome)))
+        return out
+
+    async def _compute(self, jobs: list[_Pending]) -> dict[int, dict[int, Completion] | str]:
+        """Send each job's own slots to the backend: per job (by ``id``) its completions by slot,
+        or the error that failed it."""
+        if not jobs:
+            return {}
+        sub_requests = [self._missing_request(job) for job in jobs]
+        # logged before sending: a call the process dies with in flight stays visible as unconfirmed
+        call_ids = {id(job): self._record_started(job) for job in jobs}
+        with retry_scope(self._record_retry):
+            results = await self.backend.generate(sub_requests)
+        out: dict[int, dict[int, Completion] | str] = {}
         for job, result in zip(jobs, results, strict=True):
+            if not isinstance(result, BaseException) and malformed_reason(result, len(job.indices)):
+                # whatever the backend: a reply without a usable answer is a failed call, never
+                # cached nor handed on (the HTTP backend has already retried it)
+                result = MalformedReply(f"malformed reply: {malformed_reason(result, len(job.indices))}")
             if isinstance(result, BaseException):
                 if isinstance(result, UserError):
+                    self._record(CallRecord(0, 0, 0.0, failed=True), call_id=call_ids[id(job)])
                     raise result
                 if not isinstance(result, Exception):  # cancellation and the like propagate
                     raise result
-                self._record(CallRecord(0, 0, 0.0, failed=True))
+                self._record(CallRecord(0, 0, 0.0, failed=True), call_id=call_ids[id(job)])
                 log.debug("model call failed: %r", result)
-                out.append((job, ChatResponse(job.request, [], error=_describe(result))))
+                out[id(job)] = _describe(result)
+                _settle(self.runtime, job, (None, out[id(job)]))
                 continue
-            completions = dict(job.found)
+            by_slot = {}
             for slot, completion in zip(job.indices, result, strict=False):
-                completion = replace(completion, sample_index=slot, cached=False)
-                completions[slot] = completion
+                by_slot[slot] = replace(completion, sample_index=slot, cached=False)
                 if self.runtime.cache is not None:
-                    self.runtime.cache.put(job.keys[slot], self.label, completion)
+                    self.runtime.cache.put(job.keys[slot], self.label, by_slot[slot])
+                _settle(self.runtime, job, (by_slot[slot], None), slot)  # stored first, then released
             self._record(
                 CallRecord(
                     sum(c.usage.prompt_tokens for c in result),
                     sum(c.usage.completion_tokens for c in result),
                     max((c.latency_s for c in result), default=0.0),
                     engine_cached_prompt_tokens=sum(c.usage.cached_prompt_tokens for c in result),
-                )
+                ),
+                answered={job.keys[slot]: c for slot, c in by_slot.items()}, call_id=call_ids[id(job)],
             )
-            if len(completions) < len(job.keys):
-                error = f"backend returned {len(result)} of {len(job.indices)} samples"
-                out.append((job, ChatResponse(job.request, [], error=error)))
-                continue
-            out.append((job, ChatResponse(job.request, [completions[j] for j in range(len(job.keys))])))
+            out[id(job)] = by_slot
         return out
+
+    async def _with_shared(self, job: _Pending, computed: dict[int, Completion]) -> ChatResponse:
+        """The job's full response: cached, computed, and (once done) shared with other calls."""
+        by_slot = {**job.found, **computed}
+        for slot, future in job.shared.items():
+            completion, error = await future
+            if completion is None:
+                return ChatResponse(job.request, [], error=error)
+            by_slot[slot] = replace(completion, sample_index=slot, cached=True)
+            self._record(CallRecord(
+                completion.usage.prompt_tokens, completion.usage.completion_tokens, 0.0, cached=True
+            ), answered={job.keys[slot]: completion})
+        return ChatResponse(job.request, [by_slot[j] for j in range(len(job.keys))])
 
     @staticmethod
     def _missing_request(job: _Pending) -> ChatRequest:
-        if not job.found:
+        if job.indices == list(range(len(job.keys))):
             return job.request
         params = job.request.params
         # a refill must not replay the samples already cached: shift the seed past them
         seed = None if params.seed is None else params.seed + job.indices[0]
         return replace(job.request, params=replace(params, n=len(job.indices), seed=seed))
 
-    def _record(self, call: CallRecord) -> None:
-        cost = self.price().cost(call.prompt_tokens, call.completion_tokens)
-        self.runtime.ledger.record(role=self.role, model=self.label, call=call, cost_usd=cost)
+    def _record_retry(self, cause: str) -> None:
+        self.runtime.ledger.record_retry(role=self.role, model=self.label, cause=cause)
+
+    def _record_started(self, job: _Pending) -> str | None:
+        keys = [job.keys[j] for j in job.indices]
+        return self.runtime.ledger.record_started(role=self.role, model=self.label, keys=keys)
+
+    def _record(
+        self, call: CallRecord, *, answered: dict[str, Completion] | None = None, call_id: str | None = None
+    ) -> None:
+        """``answered``: the completions by request key, so the run's cost counts each key once."""
+        price = self.price()
+        samples = {key: (c.usage.prompt_tokens, c.usage.completion_tokens,
+                         price.cost(c.usage.prompt_tokens, c.usage.completion_tokens))
+                   for key, c in (answered or {}).items()}
+        self.runtime.ledger.record(role=self.role, model=self.label, call=call,
+                                   cost_usd=price.cost(call.prompt_tokens, call.completion_tokens),
+                                   samples=samples, call_id=call_id)
+
+
+def _live(future: asyncio.Future | None, loop: asyncio.AbstractEventLoop) -> bool:
+    """An in-flight sample one can wait for (one left by a dead event loop never resolves)."""
+    return future is not None and not future.done() and future.get_loop() is loop
+
+
+def _settle(runtime: Runtime, job: _Pending, outcome: _Outcome, slot: int | None = None) -> None:
+    """Resolve the job's announced slots (one, or all still open) and stop announcing them."""
+    for j in [slot] if slot is not None else list(job.owned):
+        future = job.owned.pop(j, None)
+        if future is None:
+            continue
+        if not future.done():
+            future.set_result(outcome)
+        if runtime._in_flight.get(job.keys[j]) is future:
+            del runtime._in_flight[job.keys[j]]
 
 
 def _describe(exc: BaseException) -> str:
@@ -205,6 +321,8 @@ class Runtime:
     prices: PriceTable = field(default_factory=PriceTable.default)
     _backends: dict[str, Backend] = field(default_factory=dict)
     _started: set[str] = field(default_factory=set)
+    #: samples being computed right now, by cache key, so identical requests share one call
+    _in_flight: dict[str, asyncio.Future] = field(default_factory=dict)
 
     @classmethod
     def create(

@@ -4,11 +4,20 @@ Retries and load balancing are ours rather than the ``openai`` client's built-in
 because a retry must be free to go to *another* replica: with several base URLs for one
 model, each attempt picks the replica with the fewest requests in flight, skipping any that
 just failed to connect, so a user with N vLLM replicas keeps all N busy and survives one dying.
+
+A reply that arrives but carries no usable answer (a body that is not JSON, no choices, empty
+content cut by the token limit, non-finite logprobs) is a transport fault like a 503: it is
+retried with the very same request (same seed and parameters), so it can neither reach a parser
+nor be cached, and a retry never changes which sample is stored. Every retry is reported with its
+cause (``retries.report_retry``); ``Retry-After`` is honoured on every retried status, in seconds
+or as an HTTP date, capped at a minute.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime
+import email.utils
 import json
 import os
 import random
@@ -20,12 +29,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ads_bench.errors import MissingExtra, ModelUnavailable, UserError
-from ads_bench.models.backend import BackendResult, fan_out, option
+from ads_bench.models.backend import BackendResult, MalformedReply, check_reply, fan_out, option
+from ads_bench.models.retries import report_retry
 from ads_bench.models.spec import ModelSpec
 from ads_bench.models.types import ChatRequest, Completion, TokenLogprob, Usage
 
 OPENAI_URL = "https://api.openai.com/v1"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
+MAX_RETRY_AFTER_S = 60.0  # a server asking for longer is treated as asking for a minute
 
 
 @dataclass
@@ -67,6 +78,8 @@ class OpenAIBackend:
         self.concurrency = option(spec, "concurrency", 8 if spec.backend == "openai" else 16)
         self.max_retries = option(spec, "max_retries", 6)
         self.timeout = option(spec, "timeout", 120.0, float)
+        # the first backoff's upper bound, doubling per retry (tests make it tiny)
+        self.backoff = option(spec, "backoff", 0.5, float)
         self.native_n = bool(spec.options.get("native_n", True))
         # replicas serve the same model, so they share cache entries; the key never holds a URL
         self.identity = {"engine": "openai-compatible", "model": self.model}
@@ -147,56 +160,77 @@ class OpenAIBackend:
         return random.choice([r for r in alive if r.in_flight == least])
 
     async def _call(self, request: ChatRequest, n: int, seed: int | None) -> list[Completion]:
-        import openai
-
         assert self._semaphore is not None
         kwargs = _request_kwargs(self.model, request, n, seed)
         async with self._semaphore:
             for attempt in range(self.max_retries + 1):
-                replica = self._pick()
-                replica.in_flight += 1
-                started = time.perf_counter()
                 try:
-                    response = await replica.client.chat.completions.create(**kwargs)
-                    replica.served += 1
-                    return _completions(response, time.perf_counter() - started)
-                except (openai.APIConnectionError, openai.APITimeoutError) as exc:
-                    replica.failures += 1
-                    replica.down_until = time.monotonic() + min(30.0, 2.0**attempt)
-                    error: Exception = exc
-                    retry_after = None
-                except openai.RateLimitError as exc:
-                    error, retry_after = exc, _retry_after(exc)
-                except openai.InternalServerError as exc:
-                    error, retry_after = exc, None
-                except openai.APIStatusError as exc:
-                    if exc.status_code in (408, 409):
-                        error, retry_after = exc, None
-                    elif exc.status_code in (401, 403):
-                        raise UserError(
-                            f"{replica.base_url} refused the request ({exc.status_code}): check the key in "
-                            f"${self.key_env or 'the env var named by ?api_key_env='}"
-                        ) from exc
-                    elif exc.status_code == 404:
-                        raise UserError(
-                            f"{replica.base_url} does not serve model '{self.model}' (404): "
-                            f"check the name after '::' in '{self.spec.label}'"
-                        ) from exc
-                    else:  # a bad request (e.g. context too long) fails this request only
-                        raise ValueError(f"HTTP {exc.status_code}: {_short(exc)}") from exc
-                finally:
-                    replica.in_flight -= 1
-                if attempt == self.max_retries:
-                    break
-                # exponential backoff with full jitter (AWS architecture blog's recommendation)
-                delay = retry_after or random.uniform(0, min(30.0, 0.5 * 2**attempt))
-                await asyncio.sleep(delay)
-        if isinstance(error, (openai.APIConnectionError, openai.APITimeoutError)):
+                    return await self._attempt(kwargs, n, attempt)
+                except _Retryable as retryable:
+                    error = retryable.error
+                    if attempt == self.max_retries:
+                        break
+                    report_retry(retryable.cause)
+                    # exponential backoff with full jitter (AWS architecture blog's recommendation),
+                    # unless the server said how long to wait
+                    delay = retryable.retry_after
+                    if delay is None:
+                        delay = random.uniform(0, min(30.0, self.backoff * 2**attempt))
+                    await asyncio.sleep(delay)
+        if isinstance(error, _connection_errors()):
             raise ModelUnavailable(
                 f"lost {', '.join(r.base_url for r in self.replicas)} after {self.max_retries} retries "
                 f"({_short(error)}): check the server behind '{self.spec.label}'"
             ) from error
         raise RuntimeError(f"gave up after {self.max_retries} retries: {_short(error)}") from error
+
+    async def _attempt(self, kwargs: dict[str, Any], n: int, attempt: int) -> list[Completion]:
+        """One request to one replica: its usable completions, or ``_Retryable`` saying why not."""
+        import openai
+
+        replica = self._pick()
+        replica.in_flight += 1
+        started = time.perf_counter()
+        try:
+            response = await replica.client.chat.completions.create(**kwargs)
+            completions = _usable_completions(response, time.perf_counter() - started, n)
+            replica.served += 1
+            return completions
+        except (json.JSONDecodeError, openai.APIResponseValidationError) as exc:  # a 200 that is not JSON
+            raise _Retryable("malformed", MalformedReply(f"malformed reply: {_short(exc)}")) from exc
+        except MalformedReply as exc:
+            raise _Retryable("malformed", exc) from exc
+        except (openai.APIConnectionError, openai.APITimeoutError) as exc:
+            replica.failures += 1
+            replica.down_until = time.monotonic() + min(30.0, 2.0**attempt)
+            # APITimeoutError is a subclass of APIConnectionError: test it first
+            raise _Retryable("timeout" if isinstance(exc, openai.APITimeoutError) else "connection", exc) from exc
+        except openai.APIStatusError as exc:
+            raise self._status_error(replica, exc) from exc
+        finally:
+            replica.in_flight -= 1
+
+    def _status_error(self, replica: Replica, exc: Any) -> Exception:
+        """What an HTTP error status means: a retry (with its cause), or an error to raise."""
+        status = exc.status_code
+        if status == 429:
+            return _Retryable("429", exc, _retry_after(exc))
+        if status >= 500:
+            return _Retryable("5xx", exc, _retry_after(exc))
+        if status in (408, 409):  # request timeout, lock timeout: what OpenAI's own client retries
+            return _Retryable("timeout", exc, _retry_after(exc))
+        if status in (401, 403):
+            return UserError(
+                f"{replica.base_url} refused the request ({status}): check the key in "
+                f"${self.key_env or 'the env var named by ?api_key_env='}"
+            )
+        if status == 404:
+            return UserError(
+                f"{replica.base_url} does not serve model '{self.model}' (404): "
+                f"check the name after '::' in '{self.spec.label}'"
+            )
+        # a bad request (e.g. context too long) fails this request only
+        return ValueError(f"HTTP {status}: {_short(exc)}")
 
     async def count_tokens(self, text: str) -> int:
         """Exact where the server tokenizes (vLLM, llama.cpp); else a 4-characters-a-token estimate."""
@@ -255,6 +289,15 @@ def _request_kwargs(model: str, request: ChatRequest, n: int, seed: int | None) 
     return kwargs
 
 
+def _usable_completions(response: Any, latency: float, n: int) -> list[Completion]:
+    """The reply's completions, or MalformedReply when it is not a well-formed chat completion."""
+    try:
+        completions = _completions(response, latency)
+    except (AttributeError, TypeError, ValueError) as exc:  # a JSON body of another shape
+        raise MalformedReply(f"malformed reply: {_short(exc)}") from exc
+    return check_reply(completions, n)
+
+
 def _completions(response: Any, latency: float) -> list[Completion]:
     usage = response.usage
     prompt_tokens = getattr(usage, "prompt_tokens", 0) or 0
@@ -291,12 +334,44 @@ def _completions(response: Any, latency: float) -> list[Completion]:
     return out
 
 
+class _Retryable(Exception):
+    """An attempt that failed in a way a retry can fix: its cause, error and ``Retry-After``."""
+
+    def __init__(self, cause: str, error: Exception, retry_after: float | None = None):
+        super().__init__(cause)
+        self.cause, self.error, self.retry_after = cause, error, retry_after
+
+
+def _connection_errors() -> tuple[type[Exception], ...]:
+    import openai
+
+    return (openai.APIConnectionError, openai.APITimeoutError)
+
+
 def _retry_after(exc: Any) -> float | None:
     try:
-        value = exc.response.headers.get("retry-after")
-        return min(60.0, float(value)) if value else None
-    except (AttributeError, ValueError):
+        return retry_after_seconds(exc.response.headers.get("retry-after"))
+    except AttributeError:
         return None
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """A ``Retry-After`` header in seconds: delta-seconds or an HTTP date (RFC 9110), capped."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:  # "-0000": an HTTP date is GMT by definition
+            when = when.replace(tzinfo=datetime.timezone.utc)
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds:  # NaN
+        return None
+    return min(MAX_RETRY_AFTER_S, max(0.0, seconds))
 
 
 def _short(exc: BaseException) -> str:

@@ -3,7 +3,8 @@
 Pairwise references are the suite's (AlpacaEval's GPT-4 Turbo outputs, Arena-Hard's gpt-4-0314
 answers) or, for in-house tasks, whatever the caller passes (the un-updated policy's answers).
 A rerun judges only what the log lacks; failures are logged (with every raw judge output) and
-are judged again on the next run rather than kept as results.
+are judged again on the next run rather than kept as results. A prompt whose answer failed
+(``failed: true`` in answers.jsonl) is never judged: there is nothing real to judge.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from ads_bench.judging.configs import load_judge_config
 from ads_bench.judging.engine import GradeItem, PairItem, PairwiseJudge, SingleGrader
 from ads_bench.models.client import ChatModel
+from ads_bench.pipeline.answering import usable_answers
 from ads_bench.pipeline.prompts import Prompt
 from ads_bench.store.jsonl import JsonlLog
 
@@ -42,6 +44,7 @@ async def judge_answers(
 ) -> dict[str, dict[str, Any]]:
     """The latest judgment per id (``prompt id`` pairwise, ``prompt id/turnN`` single), failed
     ones included (they carry ``failed: true``); only missing or failed ones are judged now."""
+    answers = usable_answers(answers)
     latest = log.index()
     done = {k for k, v in latest.items() if not v.get("failed")}
     todo = [p for p in prompts if p.id in answers and any(j not in done for j in judgment_ids(p))]
@@ -68,7 +71,7 @@ async def judge_answers(
 
 
 def _reference(prompt: Prompt, reference_answers: Mapping[str, Sequence[str]] | None) -> str | None:
-    if reference_answers is not None and prompt.id in reference_answers:
+    if reference_answers is not None and reference_answers.get(prompt.id):  # a failed one has none
         return reference_answers[prompt.id][0]
     return prompt.reference[0] if prompt.reference else None
 
