@@ -77,6 +77,9 @@ def pairwise_metrics(
     rounds: int = 1000,
     seed: int = 0,
 ) -> dict[str, Any]:
+    """The pairwise block of metrics.json. ``warnings``: what makes the headline unreliable (a
+    position-biased judge, an LC win rate far from the raw one). ``rounds`` is kept for callers:
+    the intervals are analytic now, nothing is resampled."""
     preferences = np.array([np.nan if j.failed else j.preference for j in judgments], dtype=float)
     valid = ~np.isnan(preferences)
     out: dict[str, Any] = {"n_items": len(judgments), "n_failed": int((~valid).sum())}

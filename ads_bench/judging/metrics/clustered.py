@@ -17,8 +17,11 @@ tests/test_statistics_small_samples.py). With one prompt per cluster and unit we
 ordinary standard error of the mean, sd / sqrt(n) with ddof = 1.
 
 Below :data:`MIN_CLUSTERS` there is no interval and no p-value at all: the t interval's coverage
-rests on the cluster means being near-normal, which a handful of tasks cannot show, and with a
-skewed score (a win rate near 90%) it already falls to ~91% at 10 clusters.
+rests on the cluster means being near-normal, which a handful of tasks cannot show, and the
+closer a score sits to its bound (a win rate near 100%) the more tasks that takes. Measured
+coverage of the nominal 95% interval (tests/test_statistics_small_samples.py, 4,000 synthetic
+runs each, tasks of 1-4 prompts): 94.0% for a win rate and 93.5% for a paired difference at 10
+tasks, 93.9% / 94.4% at 20, 94.7% / 94.8% at 40.
 """
 
 from __future__ import annotations
