@@ -171,7 +171,8 @@ def _render_arena_hard(result: dict):
             str(entry["n_battles"]),
             f"{entry['n_failed_games']}/{entry['n_games']}" if entry["n_games"] else "—",
         )
-    caption = []
+    caption = ["labels normalised (B=A, A<B ... read)" if result.get("normalize_labels")
+               else "only A>>B, A>B, A=B, B>A, B>>A count (v0.1); other labels are failed games"]
     if result["separability"] is not None:
         caption.append(f"separability {result['separability'] * 100:.1f}%")
     if result["style_coefficients"]:
