@@ -6,7 +6,10 @@ import click
 
 from ads_bench.cli.common import console, prices_option, run_async, runtime_from
 from ads_bench.cli.tables import ledger_table, metrics_table
+from ads_bench.config import canonical_judge_config, canonical_spec
+from ads_bench.judging.configs import load_judge_config
 from ads_bench.judging.engine import ORDER_MODES
+from ads_bench.models.spec import parse_spec
 
 
 @click.command()
@@ -23,6 +26,12 @@ def rescore(ctx, run_dir, judge, judge_config, orders, retries, judge_max_tokens
     """Judge a finished run's answers with another judge, into a new run folder."""
     from ads_bench.pipeline.rescore import rescore_run
 
+    # checked and spelled canonically before the first judge call and the new run folder
+    judge = canonical_spec(judge)
+    parse_spec(judge)
+    if judge_config is not None:
+        judge_config = canonical_judge_config(judge_config)
+        load_judge_config(judge_config)
     runtime = runtime_from(ctx, prices)
 
     async def go():

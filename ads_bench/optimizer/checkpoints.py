@@ -84,7 +84,7 @@ async def resolve_optimizer(config: Any, runtime: Any, console: Console | None) 
     if config.strategy not in OPTIMIZER_STRATEGIES:
         return config
     if config.optimizer:
-        return dataclasses.replace(config, optimizer=trained_optimizer(config.optimizer))
+        return dataclasses.replace(config, optimizer=absolute_paths(trained_optimizer(config.optimizer)))
     if config.strategy == "prompting":
         return dataclasses.replace(config, optimizer=UNTRAINED_DEFAULT)
     trained = latest_trained()
@@ -112,4 +112,6 @@ async def train_smoke(config: Any, runtime: Any, console: Console | None) -> str
             "train a real one with `ads-bench train`"
         )
     _, rows = await train_optimizer(smoke, runtime, console=console)
-    return rows[-1]["optimizer_out"]
+    # absolute, as latest_trained() gives it on every later run: one optimizer, one spelling,
+    # so the first run and its reruns share a configuration digest and a run folder
+    return absolute_paths(rows[-1]["optimizer_out"])

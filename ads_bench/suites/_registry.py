@@ -164,6 +164,19 @@ def _checked(suite: Suite) -> Suite:
     return suite
 
 
+def canonical_suite(name: str) -> str:
+    """The one spelling of a suite for a run's configuration: a path to a named suite's YAML
+    (``tasks/inhouse.yaml``, ``./tasks/inhouse.yaml``) is that suite's name; another YAML file
+    is its absolute path; a name stays a name."""
+    if not (name.endswith((".yaml", ".yml")) and Path(name).is_file()):
+        return name
+    path = Path(name).resolve()
+    for entry in suite_entries().values():  # the winners only: a shadowed YAML is not that name
+        if entry.file and Path(entry.file).resolve() == path:
+            return entry.name
+    return str(path)
+
+
 def suite_table() -> list[dict[str, Any]]:
     """One row per suite for ``ads-bench list suites``: name, kind, tasks, prompts, source.
 
