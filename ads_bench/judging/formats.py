@@ -468,6 +468,11 @@ def read_mt_bench(paths: Sequence[Path]) -> list[SingleJudgment]:
                     f"{path}, line {line}: score {score!r} is not a number; use the 1-10 rating, "
                     f"or -1 when the judge gave none"
                 )
+            if score is not None and score != -1 and not 1 <= score <= 10:  # NaN fails this too
+                raise UserError(
+                    f"{path}, line {line}: score {score!r} is outside MT-Bench's 1-10 scale; fix the "
+                    f"file (-1 means the judge gave no rating)"
+                )
             if isinstance(turn, bool) or not isinstance(turn, int) or turn < 1:
                 raise UserError(f"{path}, line {line}: turn {turn!r} must be 1 or 2")
             judge = record.get("judge")

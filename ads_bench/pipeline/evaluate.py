@@ -20,6 +20,7 @@ from ads_bench.models.types import SamplingParams
 from ads_bench.pipeline.answering import answer_prompts
 from ads_bench.pipeline.judging_step import judge_answers
 from ads_bench.pipeline.lm_eval_scoring import is_lm_eval, lm_eval_params, score_answers
+from ads_bench.pipeline.preflight import preflight
 from ads_bench.pipeline.prompts import prompts_of
 from ads_bench.pipeline.scoring import score_run
 from ads_bench.pipeline.session import close_session
@@ -50,6 +51,7 @@ class EvalConfig:
 async def run_evaluation(
     config: EvalConfig, runtime: Runtime, *, out: str | Path | None = None, console: Console | None = None
 ) -> tuple[RunFolder, dict[str, Any]]:
+    config = preflight(config)  # every check before the first paid call or the run folder
     started = time.time()
     suite = load_suite(config.suite, limit=config.limit, seed=config.seed)
     prompts = prompts_of(suite.tasks)

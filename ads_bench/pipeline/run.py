@@ -32,6 +32,7 @@ from ads_bench.optimizer.checkpoints import resolve_optimizer
 from ads_bench.pipeline.answering import answer_prompts
 from ads_bench.pipeline.apis import AcquisitionSettings, acquisition_context
 from ads_bench.pipeline.judging_step import judge_answers
+from ads_bench.pipeline.preflight import preflight
 from ads_bench.pipeline.prompts import Prompt, prompts_of
 from ads_bench.pipeline.scoring import score_run
 from ads_bench.pipeline.session import close_session
@@ -154,6 +155,7 @@ def acquisition_summary(acquisitions: dict[str, Acquisition], tasks: list[Task])
 async def run_strategy(
     config: RunConfig, runtime: Runtime, *, out: str | Path | None = None, console: Console | None = None
 ) -> tuple[RunFolder, dict[str, Any]]:
+    config = preflight(config)  # every check before the first paid call or the run folder
     started = time.time()
     config = await resolve_optimizer(config, runtime, console)
     suite = load_suite(config.suite, limit=config.limit, seed=config.seed, n_observed=config.n_observed)
