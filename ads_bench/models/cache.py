@@ -72,6 +72,9 @@ def cache_error(path: Path, exc: sqlite3.Error) -> UserError:
     code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
     if code in _CORRUPT_CODES:
         return CacheCorrupt(f"the response cache at {path} is corrupt ({exc}): run `ads-bench cache clear`")
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return UserError(f"the response cache at {path} stayed locked by another process ({exc}): "
+                         "wait for it, point --cache-dir elsewhere, or run with --no-cache")
     return UserError(
         f"cannot use the response cache at {path} ({exc}): check that its folder is writable and has "
         "space, point --cache-dir elsewhere, or run with --no-cache"
