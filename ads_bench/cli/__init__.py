@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
+import threading
 
 import click
 
@@ -75,13 +77,40 @@ def cli(ctx: click.Context, debug: bool, cache_dir: str | None, no_cache: bool) 
     ctx.obj.update(debug=debug, no_cache=no_cache)
 
 
+_terminated = False  # set when SIGTERM ended the command: exit status 143, as the shell expects
+
+
+def _sigterm_as_ctrl_c(signum: int, frame: object) -> None:
+    """SIGTERM takes Ctrl-C's path: whatever handles SIGINT now unwinds the command (inside
+    asyncio.run, cancelling its task, which also kills training workers; else KeyboardInterrupt),
+    so pools shut down, everything finished stays saved and a rerun resumes."""
+    global _terminated
+    _terminated = True
+    on_interrupt = signal.getsignal(signal.SIGINT)
+    if not callable(on_interrupt):  # SIGINT ignored (a background job) or left to the system
+        raise KeyboardInterrupt
+    on_interrupt(signal.SIGINT, frame)
+
+
+def _interrupted() -> None:
+    click.echo("interrupted: everything finished so far is saved; rerun to resume", err=True)
+    sys.exit(143 if _terminated else 130)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one line and exit status 2; ``--debug`` shows tracebacks."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or os.environ.get("ADS_BENCH_DEBUG") == "1"
+    global _terminated
+    _terminated = False
+    # only the main thread may set handlers; main() run in-process (tests) leaves them as they were
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _sigterm_as_ctrl_c) if in_main_thread else None
     try:
         status = cli.main(args=args, prog_name="ads-bench", standalone_mode=False)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+            _interrupted()
         click.echo("aborted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
@@ -93,7 +122,9 @@ def main(argv: list[str] | None = None) -> None:
         click.secho(f"error: {exc}", fg="red", err=True)
         sys.exit(UserError.exit_code)
     except KeyboardInterrupt:
-        click.echo("interrupted: everything finished so far is saved; rerun to resume", err=True)
-        sys.exit(130)
+        _interrupted()
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
     if isinstance(status, int) and status:
         sys.exit(status)

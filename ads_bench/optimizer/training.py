@@ -10,10 +10,14 @@ On CPU the settings follow RUNTIME-NOTES (no bf16, no gradient checkpointing); o
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shutil
+import signal
+import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -50,6 +54,30 @@ class TrainingConfig:
     max_length: int = 768
     beta: float = 0.1
     seed: int = 0
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: end this training worker when the command that started it ends.
+
+    However the command ends, SIGKILL included, its worker must not train on alone. On Linux the
+    kernel kills the worker when its parent dies (PR_SET_PDEATHSIG); elsewhere, and as a fallback,
+    a watchdog thread sees the worker re-parented. Killing loses nothing: stages save atomically.
+    """
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the parent died before the kernel was told to watch it
+        os._exit(1)
+    threading.Thread(target=_exit_when_orphaned, args=(parent_pid,), daemon=True, name="watch-parent").start()
+
+
+def _exit_when_orphaned(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 def _device_args() -> dict[str, Any]:
