@@ -63,3 +63,23 @@ def test_since_gives_what_was_spent_after_a_snapshot_and_json_round_trips():
     assert (delta.calls, delta.prompt_tokens, delta.completion_tokens) == (1, 2, 3)
     again = Ledger.from_json(ledger.to_json())
     assert again.total().tokens == ledger.total().tokens == 7
+
+
+def test_the_end_of_run_table_says_what_this_execution_spent_what_the_run_costs_and_each_retry():
+    from rich.console import Console
+
+    from ads_bench.cli.tables import ledger_table
+
+    ledger = Ledger()
+    ledger.record(role="judge", model="m", call=CallRecord(100, 10, 1.0), cost_usd=0.01)
+    ledger.record_retry(role="judge", model="m", cause="429")
+    ledger.record_retry(role="judge", model="m", cause="malformed")
+    run_cost = {"run_usd": 0.25, "run_calls": 30, "run_tokens": 9000, "run_api_fees": 4,
+                "unconfirmed_calls": 2, "unconfirmed_usd": 0.002, "unconfirmed_unpriced": 0}
+    console = Console(width=200, record=True)
+    console.print(ledger_table(ledger, "this execution spent", run_cost))
+    text = console.export_text()
+    assert "this execution spent" in text and "retries" in text
+    assert "judge 429 ×1, malformed ×1" in text
+    assert "the run costs $0.2500: 30 model calls" in text and "cached or not" in text
+    assert "unconfirmed: 2 calls" in text

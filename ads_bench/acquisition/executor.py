@@ -3,6 +3,10 @@
 Calls are admitted in their written order against ``max_calls``, per-API limits and the $
 budget (by the cost model's estimate); admitted calls run concurrently (they are independent);
 their items are then kept in call order until the acquired-token or item budget is full.
+
+Each call's fixed fee enters the ledger the moment that call returns (not once all have), so a
+session killed mid-acquisition has already recorded what it paid; the fee carries a key (see
+``ledger.fee_key``) so that a resumed run re-executing the same call counts its fee once.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from ads_bench.acquisition.apis import AcquisitionApi
 from ads_bench.acquisition.costs import CostModel
 from ads_bench.acquisition.items import CallOutcome
 from ads_bench.acquisition.trajectory import ApiCall, Budget, BudgetTracker, Dropped
-from ads_bench.models.ledger import Ledger
+from ads_bench.models.ledger import Ledger, fee_key
 
 
 def estimate_tokens(text: str) -> int:
@@ -43,11 +47,9 @@ async def execute_calls(
             admitted.append(call)
         else:
             dropped.append(Dropped(call.position, call.to_dict(), refusal))
-    outcomes = list(await asyncio.gather(*(_run(apis[c.api], c) for c in admitted)))
+    outcomes = list(await asyncio.gather(*(_run(apis[c.api], c, costs, ledger) for c in admitted)))
     kept_items = 0
     for outcome in outcomes:
-        if ledger is not None and costs.fee(outcome.call.api):
-            ledger.record_fee(api=outcome.call.api, cost_usd=costs.fee(outcome.call.api))
         kept = []
         for item in outcome.items:
             fits_items = max_items is None or kept_items < max_items
@@ -60,12 +62,15 @@ async def execute_calls(
     return outcomes, dropped
 
 
-async def _run(api: AcquisitionApi, call: ApiCall) -> CallOutcome:
+async def _run(api: AcquisitionApi, call: ApiCall, costs: CostModel, ledger: Ledger | None) -> CallOutcome:
     try:
-        return await api.run(call)
+        outcome = await api.run(call)
     except Exception as exc:  # one broken call (a missing argument, a failed search) is recorded
         from ads_bench.errors import UserError
 
         if isinstance(exc, UserError):
             raise
-        return CallOutcome(call, error=f"{exc.__class__.__name__}: {exc}")
+        outcome = CallOutcome(call, error=f"{exc.__class__.__name__}: {exc}")
+    if ledger is not None and costs.fee(call.api):
+        ledger.record_fee(api=call.api, cost_usd=costs.fee(call.api), key=fee_key(call.position, call.api, call.args))
+    return outcome

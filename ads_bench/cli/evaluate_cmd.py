@@ -46,8 +46,9 @@ def check_judgeable(config: EvalConfig) -> None:
 @click.option("--max-tokens", type=int, default=512, show_default=True, help="Answer length limit.")
 @click.option("--temperature", type=float, default=0.0, show_default=True)
 @click.option("--judge-max-tokens", type=int, default=None, help="Cap on the judge's output (default: the judge config's).")
-@click.option("--orders", type=click.Choice(ORDER_MODES), default="both", show_default=True,
-              help="Pairwise: judge both orders, one random order, or reference first.")
+@click.option("--orders", type=click.Choice(ORDER_MODES), default=None,
+              help="Pairwise: judge both orders, one random order, or reference first (default: the suite's "
+              "published protocol: random on alpacaeval, else both).")
 @click.option("--retries", type=int, default=2, show_default=True, help="Re-asks of a judge whose output does not parse.")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Run folder (default: results/evaluate-...).")
 @prices_option
@@ -66,5 +67,5 @@ def evaluate(ctx: click.Context, out: str | None, prices: str | None, **options)
 
     folder, metrics = run_async(go())
     console.print(metrics_table(metrics, f"{config.suite}: {config.model} judged by {config.judge}"))
-    console.print(ledger_table(runtime.ledger, "this session's cost"))
+    console.print(ledger_table(runtime.ledger, "this execution spent", metrics.get("cost")))
     console.print(f"run folder: {folder.path}")

@@ -40,7 +40,8 @@ from ads_bench.pipeline.run import RunConfig, run_strategy
 @click.option("--max-tokens", type=int, default=256, show_default=True, help="Answer length limit.")
 @click.option("--judge-config", default=None)
 @click.option("--judge-max-tokens", type=int, default=None)
-@click.option("--orders", type=click.Choice(ORDER_MODES), default="both", show_default=True)
+@click.option("--orders", type=click.Choice(ORDER_MODES), default=None,
+              help="Pairwise judging orders (default: the suite's published protocol: random on alpacaeval, else both).")
 @click.option("--retries", type=int, default=2, show_default=True)
 @click.option("--api-costs", type=click.Path(exists=True, dir_okay=False), default=None, help="YAML of $ fees per API call.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None, help="YAML with any of these options.")
@@ -67,5 +68,5 @@ def run(ctx: click.Context, config_file: str | None, out: str | None, prices: st
     calls = ", ".join(f"{api} {n}" for api, n in acquisition["api_calls"].items()) or "none"
     console.print(f"API calls: {calls} · {acquisition['items_per_task']:.1f} items/task · "
                   f"acquisition ${acquisition['acquisition_usd']:.4f}")
-    console.print(ledger_table(runtime.ledger, "this session's cost"))
+    console.print(ledger_table(runtime.ledger, "this execution spent", metrics.get("cost")))
     console.print(f"run folder: {folder.path}")

@@ -56,21 +56,51 @@ def metrics_table(metrics: dict[str, Any], title: str) -> Table:
     return table
 
 
-def ledger_table(ledger: Ledger, title: str = "cost ledger") -> Table:
+def ledger_table(ledger: Ledger, title: str = "this execution spent", run_cost: dict[str, Any] | None = None) -> Table:
+    """What ``ledger`` (one execution) spent per role, model and API, retries by cause in the caption.
+
+    ``run_cost`` (a metrics.json ``cost`` block) adds the run's own figures below the table: what
+    the run costs (each request and fee once, cached or not) and the calls left unconfirmed by a
+    killed session, so the two figures are never confused.
+    """
     table = Table(title=title)
-    for column in ("role", "model", "api", "calls", "cached", "failed", "prompt tok", "completion tok", "seconds", "$"):
-        table.add_column(column, justify="right" if column not in ("role", "model", "api") else "left")
     data = ledger.to_json()
+    # a retries column only when there were retries: the table is wide enough already
+    retried = bool(data["total"].get("retries"))
+    columns = ["role", "model", "api", "calls", "cached", "failed", *(["retries"] if retried else []),
+               "prompt tok", "completion tok", "seconds", "$"]
+    for column in columns:
+        table.add_column(column, justify="right" if column not in ("role", "model", "api") else "left")
+
+    def cells(row: dict[str, Any]) -> list[str]:
+        return [str(row["calls"]), str(row["cache_hits"]), str(row["failures"]),
+                *([str(row.get("retries", 0))] if retried else []),
+                f"{row['prompt_tokens']:,}", f"{row['completion_tokens']:,}", f"{row['seconds']:.1f}"]
+
     for row in data["entries"]:
-        table.add_row(
-            row["role"], row["model"], row["api"], str(row["calls"]), str(row["cache_hits"]),
-            str(row["failures"]), f"{row['prompt_tokens']:,}", f"{row['completion_tokens']:,}",
-            f"{row['seconds']:.1f}", f"{row['cost_usd']:.4f}",
-        )
+        table.add_row(row["role"], row["model"], row["api"], *cells(row), f"{row['cost_usd']:.4f}")
     total = data["total"]
-    table.add_row(
-        "[bold]total[/bold]", "", "", str(total["calls"]), str(total["cache_hits"]), str(total["failures"]),
-        f"{total['prompt_tokens']:,}", f"{total['completion_tokens']:,}", f"{total['seconds']:.1f}",
-        f"[bold]{total['cost_usd']:.4f}[/bold]",
-    )
+    table.add_row("[bold]total[/bold]", "", "", *cells(total), f"[bold]{total['cost_usd']:.4f}[/bold]")
+    lines = []
+    retries = ledger.retries_by("role")
+    if retries:
+        lines.append("retries: " + "; ".join(
+            f"{role} " + ", ".join(f"{cause} ×{n}" for cause, n in causes.items()) for role, causes in retries.items()
+        ))
+    if run_cost is not None:
+        lines.append(
+            f"the run costs ${run_cost['run_usd']:.4f}: {run_cost['run_calls']} model calls, "
+            f"{run_cost['run_tokens']:,} tokens, {run_cost['run_api_fees']} API fees "
+            "(every call it needed, cached or not, each request and each fee once; all sessions)"
+        )
+        if run_cost.get("unconfirmed_calls"):
+            unpriced = run_cost.get("unconfirmed_unpriced", 0)
+            lines.append(
+                f"[yellow]unconfirmed: {run_cost['unconfirmed_calls']} calls in flight when a session died, "
+                f"maybe billed: ~${run_cost['unconfirmed_usd']:.4f} estimated"
+                + (f", {unpriced} with no price known" if unpriced else "") + "[/yellow]"
+            )
+    if lines:
+        table.caption = "\n".join(lines)
+        table.caption_justify = "left"
     return table

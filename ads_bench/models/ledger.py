@@ -3,15 +3,31 @@
 Every model call and every cache hit is recorded here by the model layer; the acquisition
 layer adds its non-model costs (fixed per-call fees) and labels model calls with the API
 that made them through :func:`api_scope`. A cache hit costs nothing but records what it saved.
+
+While a run folder is open, a :class:`LedgerSink` writes every record to the folder's
+``ledger.jsonl`` the moment it happens (a ``start`` line before a call is sent, a ``call`` line
+when it returns), so spend survives a kill. :func:`replay` reads that log back into the two
+figures a run reports:
+
+- **the run costs**: every request the run needed, cached or not, each counted once by its
+  request key, and each acquisition fee once (by task, call index, API and arguments); the same
+  whether the cache was empty or warm, and however often the run was interrupted;
+- **spent**: what its executions actually paid (non-cached calls and fees), session by session.
+
+A call that started and never returned (the process died with it in flight) may have been
+billed by the server: replay counts it as *unconfirmed* rather than dropping it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import hashlib
+import itertools
 import json
 import threading
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -20,8 +36,25 @@ import yaml
 
 from ads_bench.errors import UserError
 from ads_bench.models.types import CallRecord
+from ads_bench.store.jsonl import JsonlLog
 
 _current_api: contextvars.ContextVar[str | None] = contextvars.ContextVar("ads_api", default=None)
+_fee_scope: contextvars.ContextVar[str | None] = contextvars.ContextVar("ads_fee_scope", default=None)
+
+#: what a retry can be recorded for (the transport layer's causes)
+RETRY_CAUSES = ("429", "5xx", "timeout", "connection", "malformed")
+
+RUN_COSTS_LABEL = (
+    "the run costs: every call the run needed, cached or not, each request counted once by its "
+    "cache key, and each acquisition fee once"
+)
+SPENT_LABEL = "spent: non-cached calls and acquisition fees actually paid, summed over the sessions"
+EXECUTION_LABEL = "this execution spent: non-cached calls and acquisition fees paid by this invocation"
+UNCONFIRMED_LABEL = (
+    "unconfirmed: calls sent by a session that never saw their reply (killed or cancelled in flight); "
+    "the server may have billed them. $ is an estimate: the same request's price where another session "
+    "completed it"
+)
 
 
 @contextlib.contextmanager
@@ -36,6 +69,30 @@ def api_scope(api: str | None) -> Iterator[None]:
 
 def current_api() -> str | None:
     return _current_api.get()
+
+
+@contextlib.contextmanager
+def fee_scope(scope: str | None) -> Iterator[None]:
+    """Name the unit (a task) whose acquisition fees are paid inside this block.
+
+    A fee paid under a scope gets a key (scope, call index, API, arguments): when a killed task
+    is acquired again on resume, the re-paid fee has the same key and the run counts it once.
+    Fees paid outside any scope count every time.
+    """
+    token = _fee_scope.set(scope)
+    try:
+        yield
+    finally:
+        _fee_scope.reset(token)
+
+
+def fee_key(position: int, api: str, args: Mapping[str, Any]) -> str | None:
+    """The identity of one acquisition call's fee within the current :func:`fee_scope`."""
+    scope = _fee_scope.get()
+    if scope is None:
+        return None
+    digest = hashlib.sha256(json.dumps(dict(args), sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return f"{scope}#{position}:{api}:{digest}"
 
 
 @dataclass(frozen=True)
@@ -107,6 +164,8 @@ class UsageTotals:
     saved_usd: float = 0.0
     #: of ``prompt_tokens``, those the engine served from its prefix cache
     engine_cached_prompt_tokens: int = 0
+    #: requests the transport sent again (429, 5xx, timeout, connection, malformed reply)
+    retries: int = 0
 
     def add(self, other: UsageTotals) -> None:
         for f in fields(self):
@@ -117,15 +176,58 @@ class UsageTotals:
         return self.prompt_tokens + self.completion_tokens
 
 
+class LedgerSink:
+    """A run folder's ``ledger.jsonl``: every record appended (and fsynced) as it happens."""
+
+    def __init__(self, log: JsonlLog, session: str):
+        self.log = log
+        self.session = session
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def next_call_id(self) -> str:
+        with self._lock:
+            return f"{self.session}/{next(self._ids)}"
+
+    def write(self, record: dict[str, Any]) -> None:
+        line = {"v": 1, "session": self.session, **record}
+        with self._lock:  # one writer at a time: lines never interleave
+            self.log.append(line)
+
+
 @dataclass
 class Ledger:
     """Thread-safe totals keyed by (role, model, api). ``api`` is "-" for calls outside any API."""
 
     entries: dict[tuple[str, str, str], UsageTotals] = field(default_factory=dict)
+    #: retries per (role, model, api, cause)
+    retry_causes: dict[tuple[str, str, str, str], int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
+        self._sink: LedgerSink | None = None
 
+    # -- the durable log -------------------------------------------------------------------
+    def attach(self, sink: LedgerSink | None) -> LedgerSink | None:
+        """Write every record from now on to ``sink`` too; returns the sink it replaces."""
+        previous, self._sink = self._sink, sink
+        return previous
+
+    def record_started(self, *, role: str, model: str, keys: Sequence[str], api: str | None = None) -> str | None:
+        """Log that a call is about to be sent; returns the id its ``record`` must carry.
+
+        Only the log needs this (totals change when the call returns): a ``start`` line without
+        its ``call`` line is a call that was in flight when the process died.
+        """
+        sink = self._sink
+        if sink is None:
+            return None
+        call_id = sink.next_call_id()
+        sink.write({"kind": "start", "id": call_id, "role": role, "model": model,
+                    "api": api or current_api() or "-", "keys": list(keys)})
+        return call_id
+
+    # -- recording -------------------------------------------------------------------------
     def record(
         self,
         *,
@@ -134,29 +236,67 @@ class Ledger:
         call: CallRecord,
         cost_usd: float,
         api: str | None = None,
+        samples: Mapping[str, tuple[int, int, float]] | None = None,
+        call_id: str | None = None,
     ) -> None:
+        """One model call or cache hit.
+
+        ``samples`` maps each request key the call answered (one per sample) to its prompt and
+        completion tokens and $: the run-cost figure counts each key once, whichever session
+        computed it or found it in the cache. ``call_id`` is what :meth:`record_started` returned.
+        """
         key = (role, model, api or current_api() or "-")
         with self._lock:
             totals = self.entries.setdefault(key, UsageTotals())
             if call.cached:
                 totals.cache_hits += 1
                 totals.saved_usd += cost_usd
-                return
-            totals.calls += 1
-            totals.failures += int(call.failed)
-            totals.prompt_tokens += call.prompt_tokens
-            totals.completion_tokens += call.completion_tokens
-            totals.engine_cached_prompt_tokens += call.engine_cached_prompt_tokens
-            totals.seconds += call.seconds
-            totals.cost_usd += cost_usd
+            else:
+                totals.calls += 1
+                totals.failures += int(call.failed)
+                totals.prompt_tokens += call.prompt_tokens
+                totals.completion_tokens += call.completion_tokens
+                totals.engine_cached_prompt_tokens += call.engine_cached_prompt_tokens
+                totals.seconds += call.seconds
+                totals.cost_usd += cost_usd
+        sink = self._sink
+        if sink is not None:
+            sink.write({
+                "kind": "call", "id": call_id, "role": key[0], "model": key[1], "api": key[2],
+                "cached": call.cached, "failed": call.failed,
+                "prompt_tokens": call.prompt_tokens, "completion_tokens": call.completion_tokens,
+                "engine_cached_prompt_tokens": call.engine_cached_prompt_tokens,
+                "seconds": call.seconds, "usd": cost_usd,
+                "samples": {k: list(v) for k, v in (samples or {}).items()},
+            })
 
-    def record_fee(self, *, api: str, cost_usd: float, role: str = "acquisition", model: str = "-") -> None:
-        """A non-model cost, e.g. a retrieval call's fixed fee in the acquisition cost model."""
+    def record_fee(
+        self, *, api: str, cost_usd: float, role: str = "acquisition", model: str = "-", key: str | None = None
+    ) -> None:
+        """A non-model cost, e.g. a retrieval call's fixed fee in the acquisition cost model.
+
+        ``key`` (see :func:`fee_key`) identifies the fee, so that paying it again on resume does
+        not raise what the run costs.
+        """
         with self._lock:
             totals = self.entries.setdefault((role, model, api), UsageTotals())
             totals.calls += 1
             totals.cost_usd += cost_usd
+        sink = self._sink
+        if sink is not None:
+            sink.write({"kind": "fee", "role": role, "model": model, "api": api, "usd": cost_usd, "key": key})
 
+    def record_retry(self, *, role: str, model: str, cause: str, api: str | None = None) -> None:
+        """The transport sent a request again; ``cause`` is one of :data:`RETRY_CAUSES`."""
+        key = (role, model, api or current_api() or "-")
+        with self._lock:
+            self.entries.setdefault(key, UsageTotals()).retries += 1
+            self.retry_causes[(*key, cause)] = self.retry_causes.get((*key, cause), 0) + 1
+        sink = self._sink
+        if sink is not None:
+            sink.write({"kind": "retry", "role": key[0], "model": key[1], "api": key[2], "cause": cause})
+
+    # -- reading ---------------------------------------------------------------------------
     def total(self, **match: str) -> UsageTotals:
         """Sum of the entries whose role/model/api equal the given values (all when none given)."""
         out = UsageTotals()
@@ -176,45 +316,266 @@ class Ledger:
                 out.setdefault(key[index], UsageTotals()).add(totals)
         return out
 
+    def retries_by(self, by: str | None = None) -> dict[str, Any]:
+        """Retries per cause (``by=None``), or per role/model/api and then per cause."""
+        with self._lock:
+            items = list(self.retry_causes.items())
+        if by is None:
+            causes: Counter[str] = Counter()
+            for key, n in items:
+                causes[key[3]] += n
+            return dict(sorted(causes.items()))
+        index = {"role": 0, "model": 1, "api": 2}[by]
+        out: dict[str, dict[str, int]] = {}
+        for key, n in sorted(items):
+            group = out.setdefault(key[index], {})
+            group[key[3]] = group.get(key[3], 0) + n
+        return out
+
     def snapshot(self) -> Ledger:
         with self._lock:
-            return Ledger({k: UsageTotals(**asdict(v)) for k, v in self.entries.items()})
+            return Ledger({k: UsageTotals(**asdict(v)) for k, v in self.entries.items()}, dict(self.retry_causes))
 
     def since(self, earlier: Ledger) -> Ledger:
         """What was spent after ``earlier`` (a snapshot of this ledger) was taken."""
         out = Ledger()
-        for key, now in self.snapshot().entries.items():
+        now_ledger = self.snapshot()
+        for key, now in now_ledger.entries.items():
             before = earlier.entries.get(key, UsageTotals())
             delta = UsageTotals(
                 **{f.name: getattr(now, f.name) - getattr(before, f.name) for f in fields(now)}
             )
-            if delta.calls or delta.cache_hits:
+            if delta.calls or delta.cache_hits or delta.retries:
                 out.entries[key] = delta
+        for key, n in now_ledger.retry_causes.items():
+            if n - earlier.retry_causes.get(key, 0):
+                out.retry_causes[key] = n - earlier.retry_causes.get(key, 0)
         return out
 
     def to_json(self) -> dict[str, Any]:
+        snapshot = self.snapshot()
         rows = [
             {"role": r, "model": m, "api": a, **asdict(t)}
-            for (r, m, a), t in sorted(self.snapshot().entries.items())
+            for (r, m, a), t in sorted(snapshot.entries.items())
+        ]
+        retries = [
+            {"role": r, "model": m, "api": a, "cause": c, "count": n}
+            for (r, m, a, c), n in sorted(snapshot.retry_causes.items())
         ]
         total = self.total()
-        return {"entries": rows, "total": {**asdict(total), "tokens": total.tokens}}
+        return {"entries": rows, "total": {**asdict(total), "tokens": total.tokens}, "retries": retries}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Ledger:
         ledger = cls()
+        known = {f.name for f in fields(UsageTotals)}
         for row in data.get("entries", []):
-            row = dict(row)
-            key = (row.pop("role"), row.pop("model"), row.pop("api"))
-            ledger.entries[key] = UsageTotals(**row)
+            key = (row["role"], row["model"], row["api"])
+            ledger.entries[key] = UsageTotals(**{k: v for k, v in row.items() if k in known})
+        for row in data.get("retries", []):
+            ledger.retry_causes[(row["role"], row["model"], row["api"], row["cause"])] = int(row["count"])
         return ledger
 
     def merge(self, other: Ledger) -> None:
-        for key, totals in other.snapshot().entries.items():
-            with self._lock:
+        theirs = other.snapshot()
+        with self._lock:
+            for key, totals in theirs.entries.items():
                 self.entries.setdefault(key, UsageTotals()).add(totals)
+            for key, n in theirs.retry_causes.items():
+                self.retry_causes[key] = self.retry_causes.get(key, 0) + n
 
     def save(self, path: str | Path) -> None:
         from ads_bench.store.atomic import write_text_atomic
 
         write_text_atomic(Path(path), json.dumps(self.to_json(), indent=2))
+
+
+# -- replaying a run's log ---------------------------------------------------------------------
+
+LEDGER_LOG = "ledger.jsonl"
+
+
+@dataclass
+class RunCosts:
+    """What a run's ``ledger.jsonl`` says, over all its sessions (see the module docstring)."""
+
+    run: Ledger  # the run costs: each request key once, each keyed fee once
+    spent: Ledger  # what the sessions paid, every execution counted
+    unconfirmed_calls: int = 0
+    unconfirmed_usd: float = 0.0  # estimated: the price of the same request where it completed
+    unconfirmed_unpriced: int = 0  # unconfirmed calls whose request never completed anywhere
+    duplicate_calls: int = 0  # non-cached calls of a request another non-cached call had answered
+    sessions: list[dict[str, Any]] = field(default_factory=list)
+
+    def model_calls(self, ledger: Ledger) -> int:
+        return sum(t.calls for (role, _, _), t in ledger.entries.items() if role != "acquisition")
+
+    def fees(self, ledger: Ledger) -> int:
+        return sum(t.calls for (role, _, _), t in ledger.entries.items() if role == "acquisition")
+
+    def cost_block(self) -> dict[str, Any]:
+        """The ``cost`` block of metrics.json: the same bytes however often the run was resumed."""
+        run, spent = self.run.total(), self.spent.total()
+
+        def per(by: str) -> dict[str, dict[str, Any]]:
+            retries = self.spent.retries_by(by)
+            return {name: {"calls": t.calls, "tokens": t.tokens, "usd": t.cost_usd,
+                           **({"retries": retries[name]} if name in retries else {})}
+                    for name, t in sorted(self.run.grouped(by).items())}
+
+        return {
+            "labels": {"run": RUN_COSTS_LABEL, "spent": SPENT_LABEL, "unconfirmed": UNCONFIRMED_LABEL},
+            "run_usd": run.cost_usd + 0.0, "run_calls": self.model_calls(self.run),
+            "run_api_fees": self.fees(self.run), "run_tokens": run.tokens,
+            "spent_usd": spent.cost_usd + 0.0, "spent_calls": self.model_calls(self.spent),
+            "spent_api_fees": self.fees(self.spent), "spent_tokens": spent.tokens,
+            "unconfirmed_calls": self.unconfirmed_calls, "unconfirmed_usd": self.unconfirmed_usd,
+            "unconfirmed_unpriced": self.unconfirmed_unpriced,
+            "duplicate_calls": self.duplicate_calls,
+            "retries": self.spent.retries_by(),
+            # what readers of the first format read: the run costs
+            "total_usd": run.cost_usd + 0.0, "by_role": per("role"), "by_api": per("api"),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """ledger.json: ``entries``/``total`` are the run costs (as before), the rest labelled."""
+        view = self.run.to_json()
+        return {
+            "v": 2,
+            "label": RUN_COSTS_LABEL + "; cache hits, failures, retries and seconds are what the sessions saw",
+            **view,
+            "spent": {"label": SPENT_LABEL, **self.spent.to_json()},
+            "unconfirmed": {"label": UNCONFIRMED_LABEL, "calls": self.unconfirmed_calls,
+                            "usd_estimate": self.unconfirmed_usd, "unpriced": self.unconfirmed_unpriced},
+            "duplicate_calls": self.duplicate_calls,
+            "sessions": self.sessions,
+        }
+
+
+def replay(records: Iterable[dict[str, Any]]) -> RunCosts:
+    """Fold a run's ledger log (all sessions, killed ones included) into its cost figures."""
+    spent = Ledger()
+    # request key -> the (role, model, api) it is billed to and its tokens and $; when several
+    # records carry one key the smallest entry wins, so the split does not depend on timing
+    needed: dict[str, tuple[tuple[str, str, str], int, int, float]] = {}
+    computed: Counter[str] = Counter()
+    fees: list[tuple[tuple[str, str, str], str | None, float]] = []
+    fee_keys: set[str] = set()
+    started: dict[str, list[str]] = {}
+    returned: set[str] = set()
+    sessions: dict[str, dict[str, Any]] = {}
+
+    def session(record: dict[str, Any]) -> dict[str, Any]:
+        sid = str(record.get("session"))
+        return sessions.setdefault(sid, {"session": sid, "command": None, "started": None, "closed": False,
+                                         "calls": 0, "api_fees": 0, "usd": 0.0})
+
+    for record in records:
+        kind = record.get("kind")
+        entry = (str(record.get("role", "-")), str(record.get("model", "-")), str(record.get("api") or "-"))
+        if kind == "open":
+            session(record).update(command=record.get("command"), started=record.get("at"))
+        elif kind == "close":
+            session(record)["closed"] = True
+        elif kind == "start":
+            started[str(record["id"])] = list(record.get("keys", []))
+        elif kind == "call":
+            if record.get("id"):
+                returned.add(str(record["id"]))
+            call = CallRecord(int(record.get("prompt_tokens", 0)), int(record.get("completion_tokens", 0)),
+                              float(record.get("seconds", 0.0)), cached=bool(record.get("cached")),
+                              failed=bool(record.get("failed")),
+                              engine_cached_prompt_tokens=int(record.get("engine_cached_prompt_tokens", 0)))
+            usd = float(record.get("usd", 0.0))
+            spent.record(role=entry[0], model=entry[1], api=entry[2], call=call, cost_usd=usd)
+            samples = record.get("samples") or {}
+            if not call.cached:
+                session(record)["calls"] += 1
+                session(record)["usd"] += usd
+                if not call.failed:
+                    computed.update(samples.keys())
+            if not call.failed:
+                for key, (prompt, completion, key_usd) in samples.items():
+                    candidate = (entry, int(prompt), int(completion), float(key_usd))
+                    needed[key] = min(needed.get(key, candidate), candidate)
+        elif kind == "fee":
+            usd = float(record.get("usd", 0.0))
+            spent.record_fee(role=entry[0], model=entry[1], api=entry[2], cost_usd=usd)
+            session(record)["api_fees"] += 1
+            session(record)["usd"] += usd
+            key = record.get("key")
+            if key is None or key not in fee_keys:  # a fee with no key is paid each time
+                fees.append((entry, key, usd))
+                if key is not None:
+                    fee_keys.add(key)
+        elif kind == "retry":
+            spent.record_retry(role=entry[0], model=entry[1], api=entry[2], cause=str(record.get("cause")))
+
+    # summed in a fixed order (by entry, then key): the same calls give the same float, bit for
+    # bit, in whatever order the sessions happened to record them
+    run = Ledger()
+    for entry in sorted({e for e, *_ in needed.values()} | {e for e, _, _ in fees}):
+        run.entries[entry] = UsageTotals()
+    for _, (entry, prompt, completion, usd) in sorted(needed.items()):
+        totals = run.entries[entry]
+        totals.calls += 1
+        totals.prompt_tokens += prompt
+        totals.completion_tokens += completion
+        totals.cost_usd += usd
+    for entry, _, usd in sorted(fees, key=lambda fee: (fee[0], fee[1] or "", fee[2])):
+        run.entries[entry].calls += 1
+        run.entries[entry].cost_usd += usd
+    # what only the sessions can say (cache hits, failures, retries, seconds) comes from them
+    for entry, seen in spent.entries.items():
+        totals = run.entries.setdefault(entry, UsageTotals())
+        totals.cache_hits, totals.failures, totals.retries = seen.cache_hits, seen.failures, seen.retries
+        totals.seconds, totals.saved_usd = seen.seconds, seen.saved_usd
+        totals.engine_cached_prompt_tokens = seen.engine_cached_prompt_tokens
+    run.retry_causes = dict(spent.retry_causes)
+
+    costs = RunCosts(run, spent, sessions=list(sessions.values()),
+                     duplicate_calls=sum(n - 1 for n in computed.values() if n > 1))
+    for call_id, keys in started.items():
+        if call_id in returned:
+            continue
+        costs.unconfirmed_calls += 1
+        if keys and all(k in needed for k in keys):
+            costs.unconfirmed_usd += sum(needed[k][3] for k in keys)
+        else:
+            costs.unconfirmed_unpriced += 1
+    return costs
+
+
+def replay_run(folder: str | Path) -> RunCosts | None:
+    """The cost figures of the run folder ``folder`` from its ledger log; None if it has none."""
+    path = Path(folder) / LEDGER_LOG
+    if not path.is_file():
+        return None
+    return replay(_read_log(path))
+
+
+def read_run_ledger(folder: str | Path) -> dict[str, Any] | None:
+    """What readers (leaderboard, report) show: the log replayed, else ``ledger.json`` as written."""
+    costs = replay_run(folder)
+    if costs is not None:
+        return costs.to_json()
+    path = Path(folder) / "ledger.json"
+    try:
+        return json.loads(path.read_text()) if path.is_file() else None
+    except (OSError, ValueError):
+        return None
+
+
+def _read_log(path: Path) -> Iterator[dict[str, Any]]:
+    """Every complete line; a line that does not parse (a torn tail, the kill landed mid-write) is skipped.
+
+    Read-only on purpose: a reader must never repair (truncate) a log another process may be writing.
+    """
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                yield record

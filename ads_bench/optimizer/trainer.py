@@ -46,7 +46,7 @@ from ads_bench.optimizer.racing import Race
 from ads_bench.optimizer.rewards import RewardEvaluator
 from ads_bench.optimizer.selection import Scored, select
 from ads_bench.pipeline.apis import AcquisitionSettings, acquisition_context
-from ads_bench.pipeline.session import close_session
+from ads_bench.pipeline.session import close_session, open_session
 from ads_bench.progress import progress_bar
 from ads_bench.store.plots import iteration_curve
 from ads_bench.store.run_folder import RunFolder, default_run_dir
@@ -351,7 +351,7 @@ async def train_optimizer(config: TrainConfig, runtime: Runtime, *, out: str | P
     tasks = [t for t in suite.tasks if len(t.instructions) >= 2]
     folder = RunFolder.open(out or default_run_dir("train", config.to_dict(), config.suite), config.to_dict(),
                             kind="train")
-    session = runtime.ledger.snapshot()
+    session = open_session(folder, runtime.ledger, "train", started)  # every call on disk as it happens
     iterations_log = folder.log("iterations")
     finished = {r["iteration"]: r for r in iterations_log}
     # ``spec`` samples (on the engine the optimizer was given); ``weights`` is what the next
@@ -387,7 +387,7 @@ async def train_optimizer(config: TrainConfig, runtime: Runtime, *, out: str | P
     rows = [finished[i] for i in sorted(finished)]
     iteration_curve(rows, folder.path / "curve.svg")
     record_latest(spec, {"run": str(folder.path), "iterations": len(rows)})
-    close_session(folder, runtime.ledger.since(session), started, "train")
+    close_session(session)
     return folder, rows
 
 

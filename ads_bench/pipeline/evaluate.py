@@ -1,13 +1,13 @@
 """``ads-bench evaluate``: answer a suite's prompts with a model and judge them (no acquisition).
 
 Run folder: config.json, environment.json, answers.jsonl, judgments.jsonl, metrics.json,
-ledger.json (all sessions), sessions.jsonl (each invocation's spend), and the judgments in the
-published formats (annotations.json / mt_bench_single.jsonl) for ``ads-bench score``.
+ledger.jsonl (every call as it happens, all sessions) and ledger.json (its replay), sessions.jsonl
+(each invocation's spend), and the judgments in the published formats (annotations.json /
+mt_bench_single.jsonl) for ``ads-bench score``.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -22,8 +22,8 @@ from ads_bench.pipeline.judging_step import judge_answers
 from ads_bench.pipeline.lm_eval_scoring import is_lm_eval, lm_eval_params, score_answers
 from ads_bench.pipeline.preflight import preflight
 from ads_bench.pipeline.prompts import prompts_of
-from ads_bench.pipeline.scoring import score_run
-from ads_bench.pipeline.session import close_session
+from ads_bench.pipeline.scoring import resolve_orders, score_run
+from ads_bench.pipeline.session import close_session, open_session
 from ads_bench.progress import progress_bar
 from ads_bench.store.exports import write_exports
 from ads_bench.store.run_folder import RunFolder, default_run_dir
@@ -41,7 +41,7 @@ class EvalConfig:
     max_tokens: int = 512
     temperature: float = 0.0
     judge_max_tokens: int | None = None
-    orders: str = "both"
+    orders: str | None = None  # None: the suite's published protocol (pipeline.scoring.resolve_orders)
     retries: int = 2
 
     def to_dict(self) -> dict[str, Any]:
@@ -52,7 +52,6 @@ async def run_evaluation(
     config: EvalConfig, runtime: Runtime, *, out: str | Path | None = None, console: Console | None = None
 ) -> tuple[RunFolder, dict[str, Any]]:
     config = preflight(config)  # every check before the first paid call or the run folder
-    started = time.time()
     suite = load_suite(config.suite, limit=config.limit, seed=config.seed)
     prompts = prompts_of(suite.tasks)
     folder = RunFolder.open(
@@ -60,27 +59,32 @@ async def run_evaluation(
         config.to_dict(),
         kind="evaluate",
     )
-    session = runtime.ledger.snapshot()
-    policy = Policy(runtime.model(config.model, role="policy"))
-    judge = runtime.model(config.judge, role="judge")
-    params = SamplingParams(temperature=config.temperature, max_tokens=config.max_tokens, seed=config.seed)
-    if is_lm_eval(suite):
-        params = lm_eval_params(suite, params)
-    with progress_bar(f"answering {suite.name}", len(prompts), runtime.ledger, console) as advance:
-        answers = await answer_prompts(policy, prompts, folder.log("answers"), params, on_done=advance)
-    if is_lm_eval(suite):  # lm-eval's own metrics grade these; no judge
-        judgments = score_answers(suite, prompts, answers, folder.log("judgments"))
-    else:
-        with progress_bar("judging", len(prompts), runtime.ledger, console) as advance:
-            judgments = await judge_answers(
-                judge, prompts, answers, folder.log("judgments"),
-                judge_config=config.judge_config, orders=config.orders, retries=config.retries,
-                max_tokens=config.judge_max_tokens, on_done=advance,
-            )
-    reference = str(suite.tasks[0].metadata.get("reference_model", "reference")) if suite.tasks else "reference"
-    metrics = score_run(prompts, judgments, model_name=config.model, reference_name=reference, seed=config.seed)
-    metrics["suite"] = suite.name
+    # every call is in the run folder's ledger.jsonl as it happens; the session closes however it ends
+    session = open_session(folder, runtime.ledger, "evaluate")
+    try:
+        policy = Policy(runtime.model(config.model, role="policy"))
+        judge = runtime.model(config.judge, role="judge")
+        params = SamplingParams(temperature=config.temperature, max_tokens=config.max_tokens, seed=config.seed)
+        if is_lm_eval(suite):
+            params = lm_eval_params(suite, params)
+        with progress_bar(f"answering {suite.name}", len(prompts), runtime.ledger, console) as advance:
+            answers = await answer_prompts(policy, prompts, folder.log("answers"), params, on_done=advance)
+        if is_lm_eval(suite):  # lm-eval's own metrics grade these; no judge
+            judgments = score_answers(suite, prompts, answers, folder.log("judgments"))
+        else:
+            with progress_bar("judging", len(prompts), runtime.ledger, console) as advance:
+                judgments = await judge_answers(
+                    judge, prompts, answers, folder.log("judgments"),
+                    judge_config=config.judge_config, orders=resolve_orders(config.orders, suite.name), retries=config.retries,
+                    max_tokens=config.judge_max_tokens, on_done=advance,
+                )
+        reference = str(suite.tasks[0].metadata.get("reference_model", "reference")) if suite.tasks else "reference"
+        metrics = score_run(prompts, judgments, model_name=config.model, reference_name=reference, seed=config.seed,
+                            suite=suite.name, orders=resolve_orders(config.orders, suite.name))
+        metrics["suite"] = suite.name
+        write_exports(folder.path, prompts, judgments, model=config.model, reference=reference)
+    finally:
+        costs = close_session(session)
+    metrics["cost"] = costs.cost_block()
     folder.write_json("metrics.json", metrics)
-    write_exports(folder.path, prompts, judgments, model=config.model, reference=reference)
-    close_session(folder, runtime.ledger.since(session), started, "evaluate")
     return folder, metrics

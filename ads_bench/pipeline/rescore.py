@@ -20,7 +20,7 @@ from ads_bench.pipeline.judging_step import judge_answers
 from ads_bench.pipeline.prompts import prompts_of
 from ads_bench.pipeline.run import held_out_slice
 from ads_bench.pipeline.scoring import score_run
-from ads_bench.pipeline.session import close_session
+from ads_bench.pipeline.session import close_session, open_session
 from ads_bench.progress import progress_bar
 from ads_bench.store.run_folder import RunFolder, default_run_dir
 from ads_bench.suites import load_suite
@@ -56,7 +56,7 @@ async def rescore_run(source: str | Path, judge: str, runtime: Runtime, *, judge
     references = None
     if (folder.path / "reference_answers.jsonl").is_file():
         references = {pid: r["answers"] for pid, r in folder.log("reference_answers").index().items()}
-    session = runtime.ledger.snapshot()
+    session = open_session(folder, runtime.ledger, "rescore", started)  # every call on disk as it happens
     with progress_bar(f"re-judging with {judge}", len(prompts), runtime.ledger, console) as advance:
         judgments = await judge_answers(
             runtime.model(judge, role="judge"), prompts, answers, folder.log("judgments"),
@@ -72,5 +72,5 @@ async def rescore_run(source: str | Path, judge: str, runtime: Runtime, *, judge
     if "acquisition" in previous:
         metrics["acquisition"] = previous["acquisition"]
     folder.write_json("metrics.json", metrics)
-    close_session(folder, runtime.ledger.since(session), started, "rescore")
+    close_session(session)
     return folder, metrics

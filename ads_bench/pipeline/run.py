@@ -8,13 +8,14 @@ in the run folder, so a killed run resumes where it stopped:
 - ``policies.jsonl``: per task, what the learner did (items packed or trained on, adapter);
 - ``answers.jsonl``: the taught policy's answers; ``reference_answers.jsonl``: the un-updated
   policy's (in-house tasks are judged against them, as the paper does);
-- ``judgments.jsonl``, ``metrics.json``, ``ledger.json``, ``sessions.jsonl``.
+- ``judgments.jsonl``, ``metrics.json``, ``sessions.jsonl``;
+- ``ledger.jsonl``: every model call, cache hit, acquisition fee and retry as it happens, all
+  sessions (killed ones too); ``ledger.json`` and metrics.json's ``cost`` block are replays of it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from ads_bench.errors import UserError
 from ads_bench.learning import get_learner
 from ads_bench.learning.policy import Policy
 from ads_bench.models.client import Runtime
+from ads_bench.models.ledger import fee_scope
 from ads_bench.models.types import SamplingParams
 from ads_bench.optimizer.checkpoints import resolve_optimizer
 from ads_bench.pipeline.answering import answer_prompts
@@ -34,8 +36,8 @@ from ads_bench.pipeline.apis import AcquisitionSettings, acquisition_context
 from ads_bench.pipeline.judging_step import judge_answers
 from ads_bench.pipeline.preflight import preflight
 from ads_bench.pipeline.prompts import Prompt, prompts_of
-from ads_bench.pipeline.scoring import score_run
-from ads_bench.pipeline.session import close_session
+from ads_bench.pipeline.scoring import resolve_orders, score_run
+from ads_bench.pipeline.session import close_session, open_session
 from ads_bench.progress import progress_bar
 from ads_bench.store.run_folder import RunFolder, default_run_dir
 from ads_bench.strategies import OPTIMIZER_STRATEGIES, AcquisitionContext, get_strategy
@@ -57,7 +59,7 @@ class RunConfig(AcquisitionSettings):
     optimizer_temperature: float = 0.0
     judge_config: str | None = None
     judge_max_tokens: int | None = None
-    orders: str = "both"
+    orders: str | None = None  # None: the suite's published protocol (pipeline.scoring.resolve_orders)
     retries: int = 2
 
     def to_dict(self) -> dict[str, Any]:
@@ -90,7 +92,8 @@ async def acquire_all(
 
     async def one(task: Task) -> None:
         async with gate:
-            acquisition = await strategy.acquire(task, context)
+            with fee_scope(task.id):  # a task re-acquired on resume pays its fees again: count them once
+                acquisition = await strategy.acquire(task, context)
         log.append(acquisition.to_dict())
         done[task.id] = acquisition
         advance()
@@ -156,7 +159,6 @@ async def run_strategy(
     config: RunConfig, runtime: Runtime, *, out: str | Path | None = None, console: Console | None = None
 ) -> tuple[RunFolder, dict[str, Any]]:
     config = preflight(config)  # every check before the first paid call or the run folder
-    started = time.time()
     config = await resolve_optimizer(config, runtime, console)
     suite = load_suite(config.suite, limit=config.limit, seed=config.seed, n_observed=config.n_observed)
     in_house = not any(task.references for task in suite.tasks)
@@ -173,43 +175,44 @@ async def run_strategy(
         out or default_run_dir("run", config.to_dict(), config.strategy, config.suite, config.learner),
         config.to_dict(), kind="run",
     )
-    session = runtime.ledger.snapshot()
-    optimizer = (runtime.model(config.optimizer, role="optimizer")
-                 if config.strategy in OPTIMIZER_STRATEGIES and config.optimizer else None)
-    context = acquisition_context(config, runtime, optimizer=optimizer,
-                                  optimizer_temperature=config.optimizer_temperature)
-    policy_model = context.policy
-    params = SamplingParams(temperature=0.0, max_tokens=config.max_tokens, seed=config.seed)
-    base = Policy(policy_model)
+    # from here every call and fee is in the run folder's ledger.jsonl as it happens, and the
+    # session closes (ledger.json, sessions.jsonl) however it ends: a user error, a crash, Ctrl-C
+    session = open_session(folder, runtime.ledger, "run")
+    try:
+        optimizer = (runtime.model(config.optimizer, role="optimizer")
+                     if config.strategy in OPTIMIZER_STRATEGIES and config.optimizer else None)
+        context = acquisition_context(config, runtime, optimizer=optimizer,
+                                      optimizer_temperature=config.optimizer_temperature)
+        policy_model = context.policy
+        params = SamplingParams(temperature=0.0, max_tokens=config.max_tokens, seed=config.seed)
+        base = Policy(policy_model)
 
-    with progress_bar(f"acquiring ({config.strategy})", len(tasks), runtime.ledger, console) as advance:
-        acquisitions = await acquire_all(tasks, config.strategy, context, folder, advance)
-    with progress_bar(f"teaching ({config.learner}) and answering", len(prompts), runtime.ledger, console) as advance:
-        answers = await teach_and_answer(tasks, prompts, acquisitions, base, config, runtime, folder, params, advance)
-    references = None
-    if in_house:
-        with progress_bar("answering with the un-updated policy", len(prompts), runtime.ledger, console) as advance:
-            base_answers = await answer_prompts(base, prompts, folder.log("reference_answers"), params, on_done=advance)
-        references = {pid: record["answers"] for pid, record in base_answers.items()}
-    with progress_bar("judging", len(prompts), runtime.ledger, console) as advance:
-        judgments = await judge_answers(
-            runtime.model(config.judge, role="judge"), prompts, answers, folder.log("judgments"),
-            judge_config=config.judge_config, reference_answers=references, orders=config.orders,
-            retries=config.retries, max_tokens=config.judge_max_tokens, on_done=advance,
+        with progress_bar(f"acquiring ({config.strategy})", len(tasks), runtime.ledger, console) as advance:
+            acquisitions = await acquire_all(tasks, config.strategy, context, folder, advance)
+        with progress_bar(f"teaching ({config.learner}) and answering", len(prompts), runtime.ledger, console) as advance:
+            answers = await teach_and_answer(tasks, prompts, acquisitions, base, config, runtime, folder, params, advance)
+        references = None
+        if in_house:
+            with progress_bar("answering with the un-updated policy", len(prompts), runtime.ledger, console) as advance:
+                base_answers = await answer_prompts(base, prompts, folder.log("reference_answers"), params, on_done=advance)
+            references = {pid: record["answers"] for pid, record in base_answers.items()}
+        with progress_bar("judging", len(prompts), runtime.ledger, console) as advance:
+            judgments = await judge_answers(
+                runtime.model(config.judge, role="judge"), prompts, answers, folder.log("judgments"),
+                judge_config=config.judge_config, reference_answers=references, orders=resolve_orders(config.orders, suite.name),
+                retries=config.retries, max_tokens=config.judge_max_tokens, on_done=advance,
+            )
+        reference_name = "un-updated policy" if in_house else str(tasks[0].metadata.get("reference_model", "reference"))
+        metrics = score_run(prompts, judgments, model_name=f"{config.strategy}/{config.learner}",
+                            reference_name=reference_name, seed=config.seed,
+                            suite=suite.name, orders=resolve_orders(config.orders, suite.name))
+        metrics.update(
+            suite=suite.name, strategy=config.strategy, learner=config.learner, policy=config.policy,
+            optimizer=config.optimizer,
+            reference=reference_name, acquisition=acquisition_summary(acquisitions, tasks),
         )
-    reference_name = "un-updated policy" if in_house else str(tasks[0].metadata.get("reference_model", "reference"))
-    metrics = score_run(prompts, judgments, model_name=f"{config.strategy}/{config.learner}",
-                        reference_name=reference_name, seed=config.seed)
-    metrics.update(
-        suite=suite.name, strategy=config.strategy, learner=config.learner, policy=config.policy,
-        optimizer=config.optimizer,
-        reference=reference_name, acquisition=acquisition_summary(acquisitions, tasks),
-    )
-    total = close_session(folder, runtime.ledger.since(session), started, "run")
-    metrics["cost"] = {
-        "total_usd": total.total().cost_usd + 0.0,
-        "by_role": {k: {"calls": v.calls, "tokens": v.tokens, "usd": v.cost_usd} for k, v in total.grouped("role").items()},
-        "by_api": {k: {"calls": v.calls, "tokens": v.tokens, "usd": v.cost_usd} for k, v in total.grouped("api").items()},
-    }
+    finally:
+        costs = close_session(session)
+    metrics["cost"] = costs.cost_block()
     folder.write_json("metrics.json", metrics)
     return folder, metrics

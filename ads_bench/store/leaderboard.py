@@ -26,6 +26,7 @@ import numpy as np
 
 from ads_bench.errors import UserError
 from ads_bench.judging.metrics import paired_bootstrap, separability
+from ads_bench.models.ledger import read_run_ledger
 from ads_bench.store.jsonl import JsonlLog
 
 WIN_RATE = "win rate %"
@@ -259,7 +260,13 @@ class Entry:
         return {**asdict(self), "significance": self.significance}
 
 
-def _ledger_figures(ledger: dict[str, Any] | None) -> dict[str, Any]:
+def _ledger_figures(run: RunData) -> dict[str, Any]:
+    """Cost columns: what the run costs (each request and fee once, all sessions, killed ones too).
+
+    Replayed from the run's ledger.jsonl when it has one, so a run interrupted any number of times
+    shows what an uninterrupted run shows; older folders have only ledger.json.
+    """
+    ledger = read_run_ledger(run.path) or run.ledger
     if not ledger:
         return {}
     total = ledger.get("total", {})
@@ -286,7 +293,7 @@ def _acquisition_figures(run: RunData) -> dict[str, Any]:
 def make_entry(run: RunData, rounds: int = 1000, seed: int = 0) -> tuple[Entry, PromptScores | None]:
     entry = Entry(run.name, str(run.path), run.kind, run.suite, run.strategy, run.policy, run.learner,
                   run.judge, "complete" if run.complete else "incomplete", config=dict(run.config))
-    entry.__dict__.update(_ledger_figures(run.ledger))
+    entry.__dict__.update(_ledger_figures(run))
     entry.__dict__.update(_acquisition_figures(run))
     if run.metrics is None:
         progress = ", ".join(f"{len(run.indexed(log))} {log}" for log in ("acquisitions", "answers", "judgments"))
