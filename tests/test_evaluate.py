@@ -56,7 +56,7 @@ async def test_a_killed_run_resumes_computing_only_what_is_missing(fresh_runtime
     folder, metrics = await run_evaluation(config, fresh_runtime, out=tmp_path / "run")
     spent = fresh_runtime.ledger.since(before)
     assert spent.total(role="policy").calls == 1  # one answer redone
-    assert spent.total(role="judge").calls == 2  # its judgment, in both orders
+    assert spent.total(role="judge").calls == 1  # its judgment, in alpacaeval's one random order
     assert len((folder.path / "answers.jsonl").read_text().splitlines()) == 3
     assert metrics["pairwise"]["n_items"] == 3
 

@@ -12,17 +12,40 @@ from rich.table import Table
 from ads_bench.cli.common import console, err_console
 from ads_bench.errors import UserError
 from ads_bench.store.atomic import write_text_atomic
-from ads_bench.store.leaderboard import FORMATS, WIN_RATE, Leaderboard, load_leaderboard, table_row
+from ads_bench.store.leaderboard import (
+    ARENA_HARD,
+    FORMATS,
+    P_HOLM,
+    WIN_RATE,
+    Entry,
+    Leaderboard,
+    load_leaderboard,
+    table_row,
+)
 
 SIGNIFICANCE_STYLES = {"***": "bold green", "**": "green", "*": "green", "n.s.": "dim", "baseline": "cyan"}
 
 
-def _two_lines(value: float | None, lower: float | None, upper: float | None, digits: int, signed: bool) -> str:
+def _two_lines(value: float | None, lower: float | None, upper: float | None, digits: int, signed: bool,
+               note: str = "") -> str:
     if value is None:
         return "–"
     sign = "+" if signed else ""
     text = f"{value:{sign}.{digits}f}"
-    return text + (f"\n[{lower:{sign}.{digits}f}, {upper:{sign}.{digits}f}]" if lower is not None else "")
+    if lower is not None and upper is not None:
+        return text + f"\n[{lower:{sign}.{digits}f}, {upper:{sign}.{digits}f}]"
+    return text + (f"\n{note}" if note else "")
+
+
+def _score_cell(entry: Entry, digits: int) -> str:
+    """Warnings above the score (nobody should quote it without them), then score, CI, LC, metric."""
+    text = _two_lines(entry.score, entry.ci_lower, entry.ci_upper, digits, False, entry.ci_note)
+    if entry.lc_win_rate is not None:
+        text += f"\nLC {entry.lc_win_rate:.{digits}f}"
+    if entry.metric not in (None, WIN_RATE):
+        text += f"\n{entry.metric}"
+    warnings = "".join(f"[bold red]{escape(w)}[/bold red]\n" for w in entry.warnings)
+    return warnings + escape(text)
 
 
 def rich_leaderboard(board: Leaderboard) -> Table:
@@ -30,24 +53,26 @@ def rich_leaderboard(board: Leaderboard) -> Table:
     (``--format`` writes one fact per column)."""
     table = Table(title="ads-bench leaderboard", box=box.SIMPLE_HEAD, pad_edge=False, show_lines=True)
     for column, justify, width in (("#", "right", None), ("run", "left", None), ("score (95% CI)", "right", 12),
-                                   ("Δ vs baseline (95% CI)", "right", 14), ("p", "right", None),
+                                   ("Δ vs baseline (95% CI)", "right", 14), ("p\np (Holm)", "right", None),
                                    ("cost", "right", None), ("API mix", "left", None)):
         table.add_column(column, justify=justify, overflow="fold", min_width=width)
     for rank, entry in enumerate(board.entries, start=1):
         row = table_row(rank, entry)
-        digits = 2 if entry.metric and entry.metric != WIN_RATE else 1
-        metric = "" if entry.metric in (None, WIN_RATE) else f"\n{entry.metric}"
+        digits = 2 if entry.metric and entry.metric not in (WIN_RATE, ARENA_HARD) else 1
         style = SIGNIFICANCE_STYLES.get(entry.significance, "")
         if style and entry.significance.startswith("*") and (entry.difference or 0) < 0:
             style = style.replace("green", "red")
         mark = f"\n[{style}]{escape(entry.significance)}[/{style}]" if style else ""
         run = f"{escape(entry.name)}\n[dim]{escape(f'{entry.strategy}/{entry.learner} · {entry.suite} · {entry.policy}')}[/dim]"
+        if entry.n_failed or entry.n_failed_answers:
+            run += f"\n[yellow]failed {escape(row['failed'])}[/yellow]"
         cost = "–" if entry.cost_usd is None else f"${entry.cost_usd:.4f}\n{row['tokens']} tok\n{row['calls']} calls"
         table.add_row(
             row["#"], run,
-            escape(_two_lines(entry.score, entry.ci_lower, entry.ci_upper, digits, False) + metric),
+            _score_cell(entry, digits),
             escape(_two_lines(entry.difference, entry.difference_lower, entry.difference_upper, digits, True)),
-            escape(row["p"]) + mark, escape(cost), escape(row["API mix"]),
+            escape(row["p"] + (f"\n{row[P_HOLM]}" if entry.p_holm is not None else "")) + mark, escape(cost),
+            escape(row["API mix"]),
             style="yellow" if entry.status != "complete" else None,
         )
     return table

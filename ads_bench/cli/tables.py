@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from ads_bench.models.ledger import Ledger
@@ -17,17 +18,35 @@ def _fmt(value: Any, digits: int = 1) -> str:
     return str(value)
 
 
+def _with_interval(value: float, lower: float | None, upper: float | None, note: str | None, digits: int = 1) -> str:
+    if lower is not None and upper is not None:
+        return f"{value:.{digits}f}  [{lower:.{digits}f}, {upper:.{digits}f}]"
+    return f"{value:.{digits}f}" + (f"  ({note})" if note else "")
+
+
 def metrics_table(metrics: dict[str, Any], title: str) -> Table:
+    """A run's metrics, its suite's headline first (Arena-Hard's BT score when the judge wrote
+    5-level verdicts, else the win rate and LC, or MT-Bench's mean grade), each warning in it."""
     table = Table(title=title, show_header=True)
     table.add_column("metric")
     table.add_column("value", justify="right")
-    pairwise = metrics.get("pairwise")
+    pairwise = metrics.get("pairwise") or {}
+    warnings = metrics.get("warnings", pairwise.get("warnings", []))
+    for warning in warnings:
+        table.add_row("[bold red]warning[/bold red]", f"[bold red]{escape(str(warning))}[/bold red]")
+    headline_flag = "[bold red]judge unreliable[/bold red] " if any(
+        str(w).startswith("judge unreliable") for w in warnings) else ""
     if pairwise:
+        arena = pairwise.get("arena_hard")
+        if arena and arena.get("score") is not None:
+            table.add_row(f"{headline_flag}Arena-Hard score % (95% CI)",
+                          _with_interval(arena["score"], arena.get("lower"), arena.get("upper"), arena.get("ci_note")))
+            table.add_row("failed games", f"{arena.get('n_failed_games', 0)} of {arena.get('n_games', 0)}")
         if "win_rate" in pairwise:
-            ci = ""
-            if pairwise.get("ci_lower") is not None:
-                ci = f"  [{pairwise['ci_lower']:.1f}, {pairwise['ci_upper']:.1f}]"
-            table.add_row("win rate % (95% CI)", f"{pairwise['win_rate']:.1f}{ci}")
+            flag = "" if arena else headline_flag
+            table.add_row(f"{flag}win rate % (95% CI)",
+                          _with_interval(pairwise["win_rate"], pairwise.get("ci_lower"), pairwise.get("ci_upper"),
+                                         pairwise.get("ci_note")))
             table.add_row("standard error", _fmt(pairwise.get("standard_error"), 2))
             table.add_row("length-controlled win rate %", _fmt(pairwise.get("length_controlled_winrate")))
             table.add_row("discrete win rate %", _fmt(pairwise.get("discrete_win_rate")))
@@ -35,22 +54,22 @@ def metrics_table(metrics: dict[str, Any], title: str) -> Table:
                           f"{pairwise['n_wins']} / {pairwise['n_draws']} / {pairwise['n_wins_base']}")
             table.add_row("judge order agreement", _fmt(pairwise.get("order_agreement"), 2))
             table.add_row("P(judge prefers first position)", _fmt(pairwise.get("p_prefer_first_position"), 2))
-        if pairwise.get("arena_hard"):
-            arena = pairwise["arena_hard"]
-            table.add_row("Arena-Hard score % (95% CI)",
-                          f"{arena['score']:.1f}  [{arena['lower']:.1f}, {arena['upper']:.1f}]")
         table.add_row("failed judgments", f"{pairwise.get('n_failed', 0)} of {pairwise.get('n_items', 0)}")
     single = metrics.get("single")
     if single:
         for key in ("turn_1", "turn_2", "average"):
             block = single.get(key)
             if block:
+                score = "–" if block["score"] is None else _with_interval(
+                    block["score"], block.get("ci_lower"), block.get("ci_upper"), block.get("ci_note"), 2)
                 table.add_row(f"MT-Bench {key.replace('_', ' ')} (1–10)",
-                              f"{_fmt(block['score'], 2)}  (n={block['n']}, failed={block['n_failed']})")
+                              f"{score}  (n={block['n']}, failed={block['n_failed']})")
         for category, block in (single.get("categories") or {}).items():
             table.add_row(f"  {category}", f"{_fmt(block['score'], 2)}  (n={block['n']})")
     for metric, block in (metrics.get("lm_eval") or {}).items():
         table.add_row(f"lm-eval {metric}", f"{block['mean']:.3f}  (n={block['n']})")
+    if metrics.get("n_failed_answers"):
+        table.add_row("[yellow]failed answers (not judged)[/yellow]", str(metrics["n_failed_answers"]))
     if metrics.get("n_unjudged"):
         table.add_row("[yellow]prompts without a judgment[/yellow]", str(metrics["n_unjudged"]))
     return table

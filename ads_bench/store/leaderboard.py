@@ -1,13 +1,17 @@
 """``ads-bench leaderboard``: one row per run folder, with CIs and paired significance tests.
 
-Each row is a run's headline score (win rate %, MT-Bench 1–10 or an lm-eval metric) with its
-95% CI, its cost from the ledger and its API-call mix. Against a baseline run on the same suite
-(by default the one whose strategy is ``none``) it shows the paired difference over the prompts
-both runs judged: a prompt-clustered bootstrap (clusters = task ids, so a task's held-out
-prompts move together; :func:`~ads_bench.judging.metrics.paired_bootstrap`) with CI and p-value.
-Two runs compared on the same prompts differ far less by chance than their separate CIs
-suggest, which is why the paired test and not CI overlap decides the significance mark.
-The table's separability is Arena-Hard's (fraction of row pairs whose CIs do not overlap).
+Each row is a run's headline score, its suite's own (Arena-Hard's Bradley–Terry score against
+the baseline when the judge wrote 5-level verdicts; AlpacaEval's win rate %, with its LC win rate
+beside it; MT-Bench's mean 1–10 grade; or an lm-eval metric) with its 95% CI, its cost from the
+ledger and its API-call mix. Against a baseline run on the same suite (by default the one whose
+strategy is ``none``) it shows the paired difference over the prompts both runs judged, with a
+task-clustered CI and p-value (:mod:`~ads_bench.judging.metrics.clustered`: clusters = task ids,
+so a task's held-out prompts move together; none below ``MIN_CLUSTERS`` tasks). Two runs
+compared on the same prompts differ far less by chance than their separate CIs suggest, which
+is why the paired test and not CI overlap decides the significance mark; the marks come from
+Holm-adjusted p-values, since one table compares many runs with the baseline. A headline whose
+judge is unreliable (position bias) says so in the score itself. The table's separability is
+Arena-Hard's (fraction of row pairs whose CIs do not overlap).
 """
 
 from __future__ import annotations
@@ -22,14 +26,21 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ads_bench.errors import UserError
-from ads_bench.judging.metrics import paired_bootstrap, separability
+from ads_bench.judging.metrics import (
+    MIN_CLUSTERS,
+    ClusteredMean,
+    clustered_difference,
+    clustered_mean,
+    holm,
+    separability,
+)
+from ads_bench.judging.summary import arena_hard_item_score, position_bias_warning
 from ads_bench.models.ledger import read_run_ledger
 from ads_bench.store.jsonl import JsonlLog
 
 WIN_RATE = "win rate %"
+ARENA_HARD = "Arena-Hard score %"
 MT_BENCH = "MT-Bench 1–10"
 API_ABBREVIATIONS = {
     "information_retrieval": "IR",
@@ -143,37 +154,61 @@ def find_run_dirs(paths: Iterable[str | Path]) -> list[Path]:
 
 @dataclass(frozen=True)
 class PromptScores:
-    """A run's score per judged item (id -> score; failures left out) and each item's cluster."""
+    """A run's score per judged item (id -> score; failures left out), each item's cluster and
+    weight (1, or an Arena-Hard question's number of battles): the headline is the weighted mean."""
 
     metric: str
     values: dict[str, float]
     clusters: dict[str, str]
+    weights: dict[str, float] = field(default_factory=dict)
 
-    def interval(self, rounds: int, seed: int) -> tuple[float, float] | None:
-        if len(self.values) < 2:
+    def weight(self, item: str) -> float:
+        return self.weights.get(item, 1.0)
+
+    def interval(self) -> ClusteredMean | None:
+        if not self.values:
             return None
         ids = list(self.values)
-        scores = np.array([self.values[i] for i in ids])
-        diff = paired_bootstrap(scores, np.zeros_like(scores), [self.clusters[i] for i in ids],
-                                rounds=rounds, seed=seed)
-        return diff.ci_lower, diff.ci_upper
+        return clustered_mean([self.values[i] for i in ids], [self.clusters[i] for i in ids],
+                              [self.weight(i) for i in ids])
 
 
 def _task_of(prompt_id: str) -> str:
     return prompt_id.rsplit("#", 1)[0]
 
 
+def _cluster_of(record: dict[str, Any]) -> str:
+    return str(record.get("cluster") or record.get("task_id") or _task_of(record["id"]))
+
+
+def _arena_hard_scores(pairwise: list[dict[str, Any]]) -> PromptScores | None:
+    """Per question the share of battle points the model won (%), weighted by its battles, when
+    the judge wrote Arena-Hard verdicts; a failed game drops out alone, as in metrics.json."""
+    scored = {r["id"]: (r, *arena_hard_item_score(r.get("orders") or [])) for r in pairwise}
+    usable = {i: (r, points, battles) for i, (r, points, battles, _) in scored.items() if battles}
+    if not usable:
+        return None
+    return PromptScores(
+        ARENA_HARD,
+        {i: 100.0 * points / battles for i, (_, points, battles) in usable.items()},
+        {i: _cluster_of(r) for i, (r, _, _) in usable.items()},
+        {i: float(battles) for i, (_, _, battles) in usable.items()},
+    )
+
+
 def prompt_scores(run: RunData) -> PromptScores | None:
-    """Scores from judgments.jsonl: pairwise preferences in %, MT-Bench grades, or the first
-    lm-eval metric; None when the run judged nothing."""
+    """Scores from judgments.jsonl: Arena-Hard battle shares or pairwise preferences in %,
+    MT-Bench grades, or the first lm-eval metric; None when the run judged nothing."""
     records = list(run.indexed("judgments").values())
     pairwise = [r for r in records if "preference" in r and "prompt_id" not in r]
     if pairwise:
+        if (run.metrics or {}).get("pairwise", {}).get("arena_hard"):
+            return _arena_hard_scores(pairwise)
         usable = [r for r in pairwise if r.get("preference") is not None and not r.get("failed")]
         return PromptScores(
             WIN_RATE,
             {r["id"]: 100.0 * float(r["preference"]) for r in usable},
-            {r["id"]: str(r.get("cluster") or r.get("task_id") or _task_of(r["id"])) for r in usable},
+            {r["id"]: _cluster_of(r) for r in usable},
         )
     single = [r for r in records if "prompt_id" in r and r.get("score") is not None]
     if single:
@@ -194,20 +229,53 @@ def prompt_scores(run: RunData) -> PromptScores | None:
     return None
 
 
-def headline(metrics: dict[str, Any]) -> tuple[str | None, float | None, float | None, float | None, int, int]:
-    """(metric, score, CI lower, CI upper, n judged, n failed) as the run's metrics.json states them."""
+@dataclass(frozen=True)
+class Headline:
+    """A run's headline as its metrics.json states it."""
+
+    metric: str | None = None
+    score: float | None = None
+    ci_lower: float | None = None
+    ci_upper: float | None = None
+    ci_note: str = ""
+    n_judged: int = 0
+    n_failed: int = 0
+    lc_win_rate: float | None = None
+
+
+def headline(metrics: dict[str, Any]) -> Headline:
+    """The suite's own headline: Arena-Hard's BT score (games judged and failed) when the judge
+    wrote 5-level verdicts, else the win rate (with the LC win rate), MT-Bench's mean grade or
+    the first lm-eval metric."""
     pairwise = metrics.get("pairwise") or {}
+    arena = pairwise.get("arena_hard") or {}
+    if arena.get("score") is not None:
+        n_games, n_failed = int(arena.get("n_games", 0)), int(arena.get("n_failed_games", 0))
+        return Headline(ARENA_HARD, arena["score"], arena.get("lower"), arena.get("upper"),
+                        arena.get("ci_note") or "", n_games - n_failed, n_failed)
     if pairwise.get("win_rate") is not None:
-        return (WIN_RATE, pairwise["win_rate"], pairwise.get("ci_lower"), pairwise.get("ci_upper"),
-                int(pairwise.get("n_items", 0)) - int(pairwise.get("n_failed", 0)), int(pairwise.get("n_failed", 0)))
+        n_failed = int(pairwise.get("n_failed", 0))
+        return Headline(WIN_RATE, pairwise["win_rate"], pairwise.get("ci_lower"), pairwise.get("ci_upper"),
+                        pairwise.get("ci_note") or "", int(pairwise.get("n_items", 0)) - n_failed, n_failed,
+                        pairwise.get("length_controlled_winrate"))
     average = (metrics.get("single") or {}).get("average") or {}
     if average.get("score") is not None:
-        return MT_BENCH, average["score"], None, None, int(average.get("n", 0)), int(average.get("n_failed", 0))
+        return Headline(MT_BENCH, average["score"], average.get("ci_lower"), average.get("ci_upper"),
+                        average.get("ci_note") or "", int(average.get("n", 0)), int(average.get("n_failed", 0)))
     lm_eval = metrics.get("lm_eval") or {}
     if lm_eval:
         metric = sorted(lm_eval)[0]
-        return f"lm-eval {metric}", lm_eval[metric]["mean"], None, None, int(lm_eval[metric]["n"]), 0
-    return None, None, None, None, 0, int(pairwise.get("n_failed", 0))
+        return Headline(f"lm-eval {metric}", lm_eval[metric]["mean"], n_judged=int(lm_eval[metric]["n"]))
+    return Headline(n_failed=int(pairwise.get("n_failed", 0)))
+
+
+def run_warnings(metrics: dict[str, Any]) -> list[str]:
+    """What makes the headline unreliable or not comparable: metrics.json's ``warnings``, and for
+    older files without them the position-bias check on the judge figures they hold."""
+    if "warnings" in metrics:
+        return [str(w) for w in metrics["warnings"]]
+    warning = position_bias_warning(metrics.get("pairwise") or {})
+    return [warning] if warning else []
 
 
 # -- rows ----------------------------------------------------------------------------------------
@@ -227,14 +295,20 @@ class Entry:
     score: float | None = None
     ci_lower: float | None = None
     ci_upper: float | None = None
+    ci_note: str = ""
+    lc_win_rate: float | None = None
+    warnings: list[str] = field(default_factory=list)
     n_judged: int = 0
     n_failed: int = 0
+    n_failed_answers: int = 0
     baseline: str | None = None
     difference: float | None = None
     difference_lower: float | None = None
     difference_upper: float | None = None
     p_value: float | None = None
+    p_holm: float | None = None  # Holm-adjusted over the table's comparisons; the stars use it
     n_paired: int = 0
+    n_paired_tasks: int = 0
     cost_usd: float | None = None
     acquisition_usd: float | None = None
     tokens: int | None = None
@@ -249,12 +323,18 @@ class Entry:
         return self.baseline == self.name
 
     @property
+    def too_few_to_test(self) -> bool:
+        """Paired with the baseline, but on too few tasks for a p-value."""
+        return self.difference is not None and self.p_value is None
+
+    @property
     def significance(self) -> str:
         if self.is_baseline:
             return "baseline"
-        if self.p_value is None:
+        p_value = self.p_holm if self.p_holm is not None else self.p_value
+        if p_value is None:
             return ""
-        return next((mark for level, mark in SIGNIFICANCE_LEVELS if self.p_value < level), "n.s.")
+        return next((mark for level, mark in SIGNIFICANCE_LEVELS if p_value < level), "n.s.")
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "significance": self.significance}
@@ -290,7 +370,7 @@ def _acquisition_figures(run: RunData) -> dict[str, Any]:
     return {}
 
 
-def make_entry(run: RunData, rounds: int = 1000, seed: int = 0) -> tuple[Entry, PromptScores | None]:
+def make_entry(run: RunData) -> tuple[Entry, PromptScores | None]:
     entry = Entry(run.name, str(run.path), run.kind, run.suite, run.strategy, run.policy, run.learner,
                   run.judge, "complete" if run.complete else "incomplete", config=dict(run.config))
     entry.__dict__.update(_ledger_figures(run))
@@ -300,14 +380,18 @@ def make_entry(run: RunData, rounds: int = 1000, seed: int = 0) -> tuple[Entry, 
         entry.note = f"incomplete: no metrics.json ({progress} so far); rerun the same command to resume"
         return entry, None
     scores = prompt_scores(run)
-    metric, score, lower, upper, n_judged, n_failed = headline(run.metrics)
-    entry.metric, entry.score, entry.n_judged, entry.n_failed = metric, score, n_judged, n_failed
-    if lower is None and scores is not None and scores.metric == metric:
-        interval = scores.interval(rounds, seed)
+    stated = headline(run.metrics)
+    entry.metric, entry.score, entry.lc_win_rate = stated.metric, stated.score, stated.lc_win_rate
+    entry.n_judged, entry.n_failed = stated.n_judged, stated.n_failed
+    entry.ci_lower, entry.ci_upper, entry.ci_note = stated.ci_lower, stated.ci_upper, stated.ci_note
+    entry.n_failed_answers = int(run.metrics.get("n_failed_answers", 0) or 0)
+    entry.warnings = run_warnings(run.metrics)
+    if scores is not None and scores.metric == stated.metric:
+        # the interval of the prompts' scores, whatever method an older metrics.json used
+        interval = scores.interval()
         if interval is not None:
-            lower, upper = interval
-    entry.ci_lower, entry.ci_upper = lower, upper
-    if metric is None:
+            entry.ci_lower, entry.ci_upper, entry.ci_note = interval.ci_lower, interval.ci_upper, interval.note
+    if stated.metric is None:
         entry.note = "no judged prompt: see judgments.jsonl for the judge's raw outputs"
     return entry, scores
 
@@ -321,33 +405,32 @@ def _pick_baseline(entry: Entry, candidates: Sequence[Entry]) -> Entry | None:
     return max(same, key=lambda c: (c.policy == entry.policy, c.judge == entry.judge, c.learner == entry.learner))
 
 
-def paired_difference(
-    scores: PromptScores, baseline: PromptScores, *, rounds: int = 1000, seed: int = 0
-) -> tuple[Any, int] | None:
-    """The paired bootstrap of ``scores`` minus ``baseline`` over the items both judged."""
+def paired_difference(scores: PromptScores, baseline: PromptScores) -> tuple[ClusteredMean, int] | None:
+    """``scores`` minus ``baseline`` over the items both judged: the difference of the two
+    weighted means, with the task-clustered CI and p-value (None below ``MIN_CLUSTERS`` tasks)."""
     common = [i for i in scores.values if i in baseline.values]
     if not common:
         return None
-    diff = paired_bootstrap(
+    diff = clustered_difference(
         [scores.values[i] for i in common], [baseline.values[i] for i in common],
-        [scores.clusters[i] for i in common], rounds=rounds, seed=seed,
+        [scores.clusters[i] for i in common],
+        [scores.weight(i) for i in common], [baseline.weight(i) for i in common],
     )
     return diff, len(common)
 
 
-def _compare(entry: Entry, base: Entry, scores: PromptScores | None, base_scores: PromptScores | None,
-             rounds: int, seed: int) -> None:
+def _compare(entry: Entry, base: Entry, scores: PromptScores | None, base_scores: PromptScores | None) -> None:
     entry.baseline = base.name
     if scores is None or base_scores is None or scores.metric != base_scores.metric:
         entry.note = entry.note or "no per-prompt scores to pair with the baseline"
         return
-    result = paired_difference(scores, base_scores, rounds=rounds, seed=seed)
+    result = paired_difference(scores, base_scores)
     if result is None:
         entry.note = entry.note or f"no prompt judged by both this run and {base.name}"
         return
     diff, n = result
-    entry.difference, entry.difference_lower, entry.difference_upper = diff.difference, diff.ci_lower, diff.ci_upper
-    entry.p_value, entry.n_paired = diff.p_value, n
+    entry.difference, entry.difference_lower, entry.difference_upper = diff.estimate, diff.ci_lower, diff.ci_upper
+    entry.p_value, entry.n_paired, entry.n_paired_tasks = diff.p_value, n, diff.n_clusters
     if base.judge != entry.judge:
         entry.note = entry.note or f"judged by {entry.judge}, the baseline by {base.judge}"
     if base.policy != entry.policy:
@@ -387,10 +470,20 @@ class Leaderboard:
         return "\n".join(lines) + "\n"
 
     def footnotes(self) -> list[str]:
+        tests = sum(e.p_value is not None for e in self.entries)
         notes = [f"Δ: paired difference vs the baseline (`{self.baseline}` on the same suite) over the "
-                 f"prompts both judged; 95% CI and two-sided p from a task-clustered bootstrap ({self.rounds} "
-                 f"rounds; the smallest p it can give is {1 / (self.rounds + 1):.2g}). * p<0.05, ** p<0.01, "
-                 "*** p<0.001, n.s. not significant."]
+                 "prompts both judged; 95% CI and two-sided p from a task-clustered t test (jackknife SE "
+                 f"over tasks, tasks − 1 degrees of freedom). With fewer than {MIN_CLUSTERS} tasks there is "
+                 "no CI and no p: \"n too small\". p (Holm): p adjusted by Holm's method over the "
+                 f"{tests} comparison(s) in this table; the marks use it: * p<0.05, ** p<0.01, *** p<0.001, "
+                 "n.s. not significant.",
+                 "Scores: Arena-Hard's Bradley–Terry score % against the suite's baseline when the judge "
+                 "wrote 5-level verdicts; else the win rate % (LC: AlpacaEval's length-controlled win "
+                 "rate), MT-Bench's mean grade or an lm-eval metric. Δ pairs the per-prompt scores behind "
+                 "the headline: preferences (the raw win rate; LC has no per-prompt score), each question's "
+                 "share of battle points weighted by its battles (against one baseline the BT score is that "
+                 "share), grades. \"judge unreliable\" marks a score whose judge mostly picked a position: "
+                 "do not quote it."]
         for group, value in self.separability.items():
             notes.append(f"Separability ({group}): {100 * value:.1f}% of row pairs have non-overlapping 95% CIs.")
         notes.extend(f"Not a row: {reason}" for reason in self.skipped)
@@ -404,6 +497,7 @@ class Leaderboard:
         for entry in self.entries:
             data = entry.as_dict()
             data["api_mix"] = ";".join(f"{api}={share:.4f}" for api, share in sorted(entry.api_mix.items()))
+            data["warnings"] = "; ".join(entry.warnings)
             writer.writerow({c: "" if data.get(c) is None else data[c] for c in columns})
         return buffer.getvalue()
 
@@ -415,12 +509,14 @@ class Leaderboard:
 
 CSV_COLUMNS = (
     "name", "kind", "suite", "strategy", "learner", "policy", "judge", "status", "metric", "score", "ci_lower",
-    "ci_upper", "n_judged", "n_failed", "baseline", "difference", "difference_lower", "difference_upper",
-    "p_value", "significance", "n_paired", "cost_usd", "acquisition_usd", "tokens", "model_calls", "api_calls",
-    "api_mix", "path", "note",
+    "ci_upper", "ci_note", "lc_win_rate", "warnings", "n_judged", "n_failed", "n_failed_answers", "baseline",
+    "difference", "difference_lower", "difference_upper", "p_value", "p_holm", "significance", "n_paired",
+    "n_paired_tasks", "cost_usd", "acquisition_usd", "tokens", "model_calls", "api_calls", "api_mix", "path",
+    "note",
 )
-COLUMNS = ("#", "run", "suite", "strategy", "learner", "policy", "score [95% CI]", "Δ vs baseline [95% CI]",
-           "p", "sig.", "$", "tokens", "calls", "API mix", "note")
+P_HOLM = "p (Holm)"
+COLUMNS = ("#", "run", "suite", "strategy", "learner", "policy", "score [95% CI]", "failed",
+           "Δ vs baseline [95% CI]", "p", P_HOLM, "sig.", "$", "tokens", "calls", "API mix", "note")
 
 
 def _number(value: float | None, digits: int = 1, signed: bool = False) -> str:
@@ -444,6 +540,32 @@ def p_text(p_value: float | None) -> str:
     return f"{p_value:.3f}" if p_value >= 0.0095 else f"{p_value:.2g}"
 
 
+def too_few_tasks_text(n_tasks: int) -> str:
+    return f"n too small ({n_tasks} task{'s' if n_tasks != 1 else ''})"
+
+
+def score_text(entry: Entry, digits: int) -> str:
+    """The headline cell: warnings first (nobody should quote a score without them), the metric
+    when it is not the win rate, the score with its CI (or why there is none), the LC win rate."""
+    text = _interval(entry.score, entry.ci_lower, entry.ci_upper, digits, False)
+    if entry.score is not None and entry.ci_lower is None and entry.ci_note:
+        text += f" ({entry.ci_note})"
+    if entry.lc_win_rate is not None:
+        text += f" · LC {_number(entry.lc_win_rate, digits)}"
+    if entry.metric and entry.metric != WIN_RATE:
+        text = f"{entry.metric}: {text}"
+    return "".join(f"{warning} — " for warning in entry.warnings) + text
+
+
+def failed_text(entry: Entry) -> str:
+    text = f"{entry.n_failed} of {entry.n_failed + entry.n_judged}"
+    if entry.metric == ARENA_HARD:
+        text += " games"
+    if entry.n_failed_answers:
+        text += f"; {entry.n_failed_answers} failed answers not judged"
+    return text
+
+
 def api_mix_text(mix: dict[str, float]) -> str:
     return " ".join(f"{API_ABBREVIATIONS.get(api, api)} {100 * share:.0f}%"
                     for api, share in sorted(mix.items(), key=lambda kv: -kv[1])) or "–"
@@ -458,11 +580,12 @@ def table_row(rank: int, entry: Entry) -> dict[str, str]:
         "strategy": entry.strategy,
         "learner": entry.learner,
         "policy": entry.policy,
-        "score [95% CI]": (f"{entry.metric}: " if entry.metric and entry.metric != WIN_RATE else "")
-        + _interval(entry.score, entry.ci_lower, entry.ci_upper, digits, False),
+        "score [95% CI]": score_text(entry, digits),
+        "failed": failed_text(entry) if entry.metric else "–",
         "Δ vs baseline [95% CI]": _interval(entry.difference, entry.difference_lower, entry.difference_upper,
                                             digits, True),
-        "p": p_text(entry.p_value),
+        "p": too_few_tasks_text(entry.n_paired_tasks) if entry.too_few_to_test else p_text(entry.p_value),
+        P_HOLM: p_text(entry.p_holm),
         "sig.": entry.significance,
         "$": "–" if entry.cost_usd is None else f"{entry.cost_usd:.4f}",
         "tokens": "–" if entry.tokens is None else f"{entry.tokens:,}",
@@ -505,13 +628,14 @@ def build_leaderboard(
     """Rows for the run/evaluate folders in ``runs`` (train folders are left to ``ads-bench report``).
 
     ``baseline`` names the baseline strategy (or a run folder's name); default ``none``. Naming
-    one that no run has is an error; a missing default baseline only leaves Δ empty.
+    one that no run has is an error; a missing default baseline only leaves Δ empty. ``rounds``
+    and ``seed`` are kept for callers; the intervals are analytic (no resampling).
     """
     rated = [r for r in runs if r.kind != "train"]
     if not rated:
         raise UserError("only train folders given: a leaderboard compares `run`/`evaluate` folders "
                         "(use `ads-bench report` for a train folder)")
-    scored = [make_entry(run, rounds, seed) for run in rated]
+    scored = [make_entry(run) for run in rated]
     entries = [e for e, _ in scored]
     _unique_names(entries)
     scores_of = {e.name: s for e, s in scored}
@@ -532,7 +656,10 @@ def build_leaderboard(
             if not entry.note:
                 entry.note = f"no baseline run (strategy {name}) on {entry.suite}"
             continue
-        _compare(entry, base, scores_of[entry.name], scores_of[base.name], rounds, seed)
+        _compare(entry, base, scores_of[entry.name], scores_of[base.name])
+    # one table compares many runs with their baselines: the marks must hold for the family
+    for entry, adjusted in zip(entries, holm([e.p_value for e in entries]), strict=True):
+        entry.p_holm = adjusted
     entries.sort(key=_sort_key)
     skipped = [f"{r.name} is a train folder (see `ads-bench report` for it)" for r in runs if r.kind == "train"]
     return Leaderboard(entries, name, table_separability(entries), rounds, skipped)

@@ -27,6 +27,7 @@ from ads_bench.errors import UserError
 from ads_bench.store import plots
 from ads_bench.store.atomic import write_text_atomic
 from ads_bench.store.leaderboard import (
+    ARENA_HARD,
     COLUMNS,
     WIN_RATE,
     Entry,
@@ -34,6 +35,7 @@ from ads_bench.store.leaderboard import (
     RunData,
     build_leaderboard,
     find_run_dirs,
+    too_few_tasks_text,
 )
 
 #: settings a sweep varies whose effect on the score we plot (reviewers asked for these curves)
@@ -145,11 +147,21 @@ def metric_cards(run: RunData, entry: Entry | None) -> Html:
     metrics = run.metrics or {}
     cards = []
     if entry is not None and entry.score is not None:
-        ci = f"95% CI [{_fmt(entry.ci_lower, 2)}, {_fmt(entry.ci_upper, 2)}]" if entry.ci_lower is not None else ""
-        cards.append(card(entry.metric or "score", _fmt(entry.score, 2), ci))
+        ci = f"95% CI [{_fmt(entry.ci_lower, 2)}, {_fmt(entry.ci_upper, 2)}]" if entry.ci_lower is not None \
+            else entry.ci_note
+        if entry.lc_win_rate is not None:
+            ci += f" · LC {_fmt(entry.lc_win_rate, 2)}"
+        # a warning sits in the headline itself, so the score is never read without it
+        value = join([*(badge(w, "error") + Html("<br>") for w in entry.warnings), _fmt(entry.score, 2)])
+        cards.append(card(entry.metric or "score", value, ci))
         if entry.difference is not None:
+            if entry.too_few_to_test:
+                test = f"{too_few_tasks_text(entry.n_paired_tasks)}: no p-value, no CI"
+            else:
+                test = (f"95% CI [{entry.difference_lower:+.2f}, {entry.difference_upper:+.2f}], "
+                        f"p = {entry.p_value:.3g}, Holm p = {entry.p_holm:.3g} {entry.significance}")
             cards.append(card(f"Δ vs {entry.baseline}", f"{entry.difference:+.2f}",
-                              f"p = {entry.p_value:.3g} {entry.significance}, n = {entry.n_paired}"))
+                              f"{test}; n = {entry.n_paired} prompts"))
     pairwise = metrics.get("pairwise") or {}
     if "n_wins" in pairwise:
         cards.append(card("wins / draws / losses", f"{pairwise['n_wins']} / {pairwise['n_draws']} / "
@@ -164,7 +176,10 @@ def metric_cards(run: RunData, entry: Entry | None) -> Html:
             cards.append(card(f"MT-Bench {turn.replace('_', ' ')}", _fmt(single[turn]["score"], 2),
                               f"n = {single[turn]['n']}, failed {single[turn]['n_failed']}"))
     if entry is not None and entry.status == "complete":
-        cards.append(card("failed judgments", entry.n_failed, f"of {entry.n_failed + entry.n_judged}"))
+        unit = "games" if entry.metric == ARENA_HARD else "judgments"
+        cards.append(card(f"failed {unit}", entry.n_failed, f"of {entry.n_failed + entry.n_judged}"))
+        if entry.n_failed_answers:
+            cards.append(card("failed answers", entry.n_failed_answers, "not judged (transport failures)"))
         if entry.cost_usd is not None:
             cards.append(card("total cost $", f"{entry.cost_usd:.4f}", f"{entry.tokens or 0:,} tokens, "
                               f"{entry.model_calls or 0} model calls"))
