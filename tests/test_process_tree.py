@@ -138,6 +138,45 @@ def test_sigkill_of_the_command_still_ends_its_training_worker(tmp_path):
         command.wait()
 
 
+def listening(pid: int) -> bool:
+    """Whether the process holds a listening TCP socket (the engine's server is up)."""
+    sockets = set()
+    for fd in Path(f"/proc/{pid}/fd").glob("*"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                sockets.add(target[8:-1])
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and fields[9] in sockets:  # 0A: LISTEN
+                    return True
+    return False
+
+
+def test_sigterm_does_not_wait_for_a_generation_in_flight(tmp_path):
+    """An in-process llama.cpp generation cannot be cancelled: the command must not wait for it."""
+    log = tmp_path / "check.log"
+    with log.open("w") as handle:
+        # SmolLM2 repeats digits until the token cap here: minutes of generation
+        command = subprocess.Popen([sys.executable, "-m", "ads_bench.cli", "models", "check", "embedded",
+                                    "--prompt", "Write the numbers from 1 to 3000 separated by spaces.",
+                                    "--max-tokens", "4000"], stdout=handle, stderr=subprocess.STDOUT)
+    try:
+        # the embedded engine serves on 127.0.0.1 in-process; once it listens, the backend starts
+        # (it fingerprints the weights) and then asks for the completion
+        wait_for(lambda: listening(command.pid) or command.poll() is not None, 180, "the engine")
+        time.sleep(5.0)
+        assert command.poll() is None, log.read_text()
+        command.send_signal(signal.SIGTERM)
+        assert command.wait(timeout=GONE_WITHIN_S) == 143, log.read_text()
+        assert "interrupted" in log.read_text()
+    finally:
+        command.kill()
+        command.wait()
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -94,7 +94,12 @@ def _sigterm_as_ctrl_c(signum: int, frame: object) -> None:
 
 def _interrupted() -> None:
     click.echo("interrupted: everything finished so far is saved; rerun to resume", err=True)
-    sys.exit(143 if _terminated else 130)
+    # A generation in flight in an engine thread cannot be cancelled, and Python's exit waits for
+    # such threads: a long judgment kept the process (and its engine) running for minutes after
+    # SIGTERM. Its result would be thrown away and everything finished is on disk, so leave now.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(143 if _terminated else 130)
 
 
 def main(argv: list[str] | None = None) -> None:
