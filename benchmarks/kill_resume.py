@@ -20,6 +20,12 @@ to completion (same folder, same cache). Each point prints:
 
     python benchmarks/kill_resume.py                       # 20 points per command, 4 at a time
     python benchmarks/kill_resume.py --points 3 --seed 1 --json summary.json
+    python benchmarks/kill_resume.py --strategy rule-qa --commands run   # kills inside acquisition too
+
+With ``rag`` the acquisition (retrieval) is local and over before the first server request, so
+kills land in answering and judging; ``rule-qa`` sends the expert's calls to the server, so kills
+also land mid-acquisition and the resumed run pays those fees again (counted once in the run cost).
+Exit status 0 when every point meets the targets.
 """
 
 from __future__ import annotations
@@ -85,11 +91,11 @@ class Command:
         return [sys.executable, "-m", "ads_bench.cli", "--cache-dir", str(cache), *self.args, "--out", str(out)]
 
 
-def commands(server: Server, limit: int) -> list[Command]:
+def commands(server: Server, limit: int, strategy: str = "rag") -> list[Command]:
     spec = server.spec(price_in=1, price_out=2)
     policy = server.spec(price_in=1, price_out=2, context_window=4096)
     return [
-        Command("run", ["run", "--strategy", "rag", "--suite", "inhouse", "--limit", str(limit),
+        Command("run", ["run", "--strategy", strategy, "--suite", "inhouse", "--limit", str(limit),
                         "--policy", policy, "--expert", spec, "--judge", spec]),
         Command("evaluate", ["evaluate", "--suite", "alpacaeval", "--limit", str(4 * limit),
                              "--model", spec, "--judge", spec]),
@@ -176,7 +182,7 @@ def kill_point(command: Command, server: Server, work: Path, env: dict[str, str]
             after = server.stats()
             killed_at = {"received": after["received"] - base, "in_flight": after["received"] - after["completed"]}
             break
-        time.sleep(0.002)
+        time.sleep(0.01)  # 100 polls a second: fine-grained enough, light on the server
     process.wait()
     time.sleep(delay + 0.3)  # let the server finish what it was answering before the resume starts
     execute(command.argv(cache, folder), env)
@@ -194,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=20, help="kill points per command")
     parser.add_argument("--limit", type=int, default=2, help="tasks per run (evaluate answers 4x as many prompts)")
+    parser.add_argument("--strategy", default="rag", help="the run's strategy (rule-qa: kills land in "
+                        "acquisition too, whose expert calls go to the server and whose fees are paid again on resume)")
+    parser.add_argument("--commands", default="run,evaluate", help="which commands to kill")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--delay", type=float, default=0.05, help="the server's delay before each reply (s)")
     parser.add_argument("--jobs", type=int, default=4, help="kill points at once, each with its own server")
@@ -207,16 +216,17 @@ def main(argv: list[str] | None = None) -> int:
     summary: dict[str, Any] = {}
     ok = True
     try:
-        for position, template in enumerate(commands(servers[0], args.limit)):
-            indexes = work / "run-ref-cache" / "indexes" if template.name != "run" else None
-            ref = reference(template, servers[0], work, env, indexes)
-            indexes = work / "run-ref-cache" / "indexes"
+        for position, template in enumerate(commands(servers[0], args.limit, args.strategy)):
+            if template.name not in args.commands.split(","):
+                continue
+            ref = reference(template, servers[0], work, env, None)
+            indexes = work / f"{template.name}-ref-cache" / "indexes"  # built once by the reference run
             points = [(i, rng.randint(1, max(1, ref["received"] - 1))) for i in range(args.points)]
 
             def one(item: tuple[int, int], position=position, ref=ref, indexes=indexes) -> dict[str, Any]:
                 index, kill_after = item
                 server = servers[index % len(servers)]
-                command = commands(server, args.limit)[position]
+                command = commands(server, args.limit, args.strategy)[position]
                 return kill_point(command, server, work, env, indexes, index, kill_after, ref, args.delay)
 
             # one point per server at a time: a server's request count must be one run's alone

@@ -219,6 +219,51 @@ async def test_a_run_stopped_by_a_user_error_after_acquisition_keeps_its_fees(tm
     assert fees["information_retrieval"]["calls"] > 0 and fees["information_retrieval"]["cost_usd"] > 0
 
 
+def _ads_bench(*args: str) -> list[str]:
+    return [sys.executable, "-m", "ads_bench.cli", *args]
+
+
+@pytest.mark.slow
+def test_fees_paid_again_by_a_resumed_acquisition_count_once_in_the_run_cost(tmp_path):
+    """One expert call hangs; the run is killed while its task's other calls have returned and
+    been paid; the resume acquires that task again, paying those fees a second time. The run cost
+    equals an uninterrupted run's; what was spent shows the second payment."""
+    import os
+    import signal
+    import time
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    try:
+        from openai_server import FaultPlan, serve
+    finally:
+        sys.path.pop(0)
+
+    def command(server, name: str) -> list[str]:
+        spec = server.spec(price_in=1, price_out=2)
+        return _ads_bench("--cache-dir", str(tmp_path / f"{name}-cache"), "run", "--strategy", "rule-qa",
+                          "--limit", "1", "--max-held-out", "1", "--policy", spec + "&context_window=4096",
+                          "--expert", spec, "--judge", spec, "--out", str(tmp_path / name))
+
+    with serve(FaultPlan()) as server:
+        subprocess.run(command(server, "straight"), check=True, capture_output=True, timeout=600)
+    with serve(FaultPlan(at={2: "hang"}, hang_seconds=60)) as server:
+        process = subprocess.Popen(command(server, "killed"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   start_new_session=True)
+        deadline = time.time() + 300
+        while server.stats()["completed"] < 2 and time.time() < deadline:  # the calls that do not hang
+            time.sleep(0.01)
+        time.sleep(0.3)  # their replies recorded, the hung one still in flight
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        subprocess.run(command(server, "killed"), check=True, capture_output=True, timeout=600)
+
+    straight, resumed = replay_run(tmp_path / "straight"), replay_run(tmp_path / "killed")
+    assert resumed.fees(resumed.spent) > resumed.fees(resumed.run) == straight.fees(straight.run)
+    assert resumed.cost_block()["run_usd"] == straight.cost_block()["run_usd"]
+    assert resumed.cost_block()["spent_usd"] > resumed.cost_block()["run_usd"]
+    assert resumed.unconfirmed_calls >= 1  # the hung call, sent and never answered
+
+
 @pytest.mark.slow
 def test_a_run_killed_at_random_points_costs_what_an_uninterrupted_run_costs(tmp_path):
     """benchmarks/kill_resume.py at 2 kill points per command: identical results, every request
