@@ -44,7 +44,7 @@ class RewardEvaluator:
     params: SamplingParams
     judge_config: str = "alpaca_eval_2"
     judge_max_tokens: int | None = None
-    base_answers: list[str] = field(default_factory=list)
+    base_answers: list[str | None] = field(default_factory=list)  # None: the policy gave no answer
     _policies: dict[str, Policy] = field(default_factory=dict)
     _scores: dict[tuple[str, int], float | None] = field(default_factory=dict)
 
@@ -53,7 +53,7 @@ class RewardEvaluator:
         responses = await self.base.model.generate(
             [ChatRequest(tuple(self.base.messages([q])), self.params) for q in self.instructions]
         )
-        self.base_answers = [r.text if r.ok else "" for r in responses]
+        self.base_answers = [r.text if r.ok else None for r in responses]
 
     async def _policy(self, items: Sequence[AcquiredItem]) -> Policy:
         key = items_key(items)
@@ -64,7 +64,11 @@ class RewardEvaluator:
         return self._policies[key]
 
     async def evaluate(self, items: Sequence[AcquiredItem], indices: Sequence[int]) -> list[float | None]:
-        """P(win vs the un-updated policy) on the given held-out instructions (None: judge failed)."""
+        """P(win vs the un-updated policy) on the given held-out instructions.
+
+        None where the judge failed or either policy gave no answer: a failed call is never
+        judged as if it were an empty answer.
+        """
         if not items:
             return [NO_DATA_REWARD for _ in indices]
         key = items_key(items)
@@ -79,11 +83,15 @@ class RewardEvaluator:
                 responses += await policy.model.generate(
                     [ChatRequest(tuple(policy.messages([self.instructions[i]])), self.params)]
                 )
+            answered = [(i, r) for i, r in zip(missing, responses, strict=True)
+                        if r.ok and self.base_answers[i] is not None]
+            for i in set(missing) - {i for i, _ in answered}:
+                self._scores[(key, i)] = None
             pairs = [
-                PairItem(f"{self.task_id}/{key}/{i}", self.instructions[i], r.text if r.ok else "", self.base_answers[i])
-                for i, r in zip(missing, responses, strict=True)
+                PairItem(f"{self.task_id}/{key}/{i}", self.instructions[i], r.text, self.base_answers[i])
+                for i, r in answered
             ]
             judge = PairwiseJudge(self.judge, self.judge_config, max_tokens=self.judge_max_tokens)
-            for i, judgment in zip(missing, await judge.judge(pairs), strict=True):
+            for (i, _), judgment in zip(answered, await judge.judge(pairs), strict=True):
                 self._scores[(key, i)] = judgment.preference
         return [self._scores[(key, i)] for i in indices]
