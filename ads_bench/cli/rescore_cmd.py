@@ -16,7 +16,9 @@ from ads_bench.models.spec import parse_spec
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("--judge", required=True, help="Model spec of the new judge.")
 @click.option("--judge-config", default=None, help="Judge config (default: the run's own).")
-@click.option("--orders", type=click.Choice(ORDER_MODES), default="both", show_default=True)
+@click.option("--orders", type=click.Choice(ORDER_MODES), default=None,
+              help="Pairwise: judge both orders, one random order, or reference first (default: the suite's "
+              "published protocol: random on alpacaeval, else both).")
 @click.option("--retries", type=int, default=2, show_default=True)
 @click.option("--judge-max-tokens", type=int, default=None)
 @click.option("--out", type=click.Path(file_okay=False), default=None)

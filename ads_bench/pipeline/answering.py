@@ -35,6 +35,14 @@ def failed_answers(records: Mapping[str, dict[str, Any]]) -> dict[str, dict[str,
     return {pid: r for pid, r in records.items() if r.get("failed")}
 
 
+def count_failed_answers(prompts: Sequence[Prompt], *logs: JsonlLog) -> int:
+    """Prompts left unjudged because a policy (taught or un-updated) gave no usable answer."""
+    failed: set[str] = set()
+    for log in logs:
+        failed |= set(failed_answers(log.index()))
+    return sum(p.id in failed for p in prompts)
+
+
 async def answer_prompts(
     policy: Policy,
     prompts: Sequence[Prompt],

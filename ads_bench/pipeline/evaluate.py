@@ -17,7 +17,7 @@ from rich.console import Console
 from ads_bench.learning.policy import Policy
 from ads_bench.models.client import Runtime
 from ads_bench.models.types import SamplingParams
-from ads_bench.pipeline.answering import answer_prompts
+from ads_bench.pipeline.answering import answer_prompts, count_failed_answers
 from ads_bench.pipeline.judging_step import judge_answers
 from ads_bench.pipeline.lm_eval_scoring import is_lm_eval, lm_eval_params, score_answers
 from ads_bench.pipeline.preflight import preflight
@@ -82,6 +82,7 @@ async def run_evaluation(
         metrics = score_run(prompts, judgments, model_name=config.model, reference_name=reference, seed=config.seed,
                             suite=suite.name, orders=resolve_orders(config.orders, suite.name))
         metrics["suite"] = suite.name
+        metrics["n_failed_answers"] = count_failed_answers(prompts, folder.log("answers"))
         write_exports(folder.path, prompts, judgments, model=config.model, reference=reference)
     finally:
         costs = close_session(session)

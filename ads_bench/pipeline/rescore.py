@@ -16,10 +16,11 @@ from rich.console import Console
 
 from ads_bench.errors import UserError
 from ads_bench.models.client import Runtime
+from ads_bench.pipeline.answering import count_failed_answers, usable_answers
 from ads_bench.pipeline.judging_step import judge_answers
 from ads_bench.pipeline.prompts import prompts_of
 from ads_bench.pipeline.run import held_out_slice
-from ads_bench.pipeline.scoring import score_run
+from ads_bench.pipeline.scoring import resolve_orders, score_run
 from ads_bench.pipeline.session import close_session, open_session
 from ads_bench.progress import progress_bar
 from ads_bench.store.run_folder import RunFolder, default_run_dir
@@ -30,7 +31,7 @@ COPIED = ("answers.jsonl", "reference_answers.jsonl", "acquisitions.jsonl", "pol
 
 
 async def rescore_run(source: str | Path, judge: str, runtime: Runtime, *, judge_config: str | None = None,
-                      orders: str = "both", retries: int = 2, judge_max_tokens: int | None = None,
+                      orders: str | None = None, retries: int = 2, judge_max_tokens: int | None = None,
                       out: str | Path | None = None, console: Console | None = None) -> tuple[RunFolder, dict[str, Any]]:
     started = time.time()
     source = Path(source)
@@ -55,22 +56,28 @@ async def rescore_run(source: str | Path, judge: str, runtime: Runtime, *, judge
     answers = folder.log("answers").index()
     references = None
     if (folder.path / "reference_answers.jsonl").is_file():
-        references = {pid: r["answers"] for pid, r in folder.log("reference_answers").index().items()}
+        references = {pid: r["answers"] for pid, r in usable_answers(folder.log("reference_answers").index()).items()}
+    orders = resolve_orders(orders, suite.name)
     session = open_session(folder, runtime.ledger, "rescore", started)  # every call on disk as it happens
-    with progress_bar(f"re-judging with {judge}", len(prompts), runtime.ledger, console) as advance:
-        judgments = await judge_answers(
-            runtime.model(judge, role="judge"), prompts, answers, folder.log("judgments"),
-            judge_config=judge_config or original.get("judge_config"), reference_answers=references,
-            orders=orders, retries=retries, max_tokens=judge_max_tokens, on_done=advance,
-        )
-    metrics = score_run(prompts, judgments, model_name=original.get("strategy") or original.get("model", "model"),
-                        seed=original.get("seed", 0))
-    metrics.update(suite=suite.name, rescored_from=str(source), judge=judge,
-                   strategy=original.get("strategy"), learner=original.get("learner"),
-                   policy=original.get("policy") or original.get("model"))
-    previous = RunFolder(source).read_json("metrics.json") or {}
-    if "acquisition" in previous:
-        metrics["acquisition"] = previous["acquisition"]
+    try:
+        with progress_bar(f"re-judging with {judge}", len(prompts), runtime.ledger, console) as advance:
+            judgments = await judge_answers(
+                runtime.model(judge, role="judge"), prompts, answers, folder.log("judgments"),
+                judge_config=judge_config or original.get("judge_config"), reference_answers=references,
+                orders=orders, retries=retries, max_tokens=judge_max_tokens, on_done=advance,
+            )
+        metrics = score_run(prompts, judgments, model_name=original.get("strategy") or original.get("model", "model"),
+                            seed=original.get("seed", 0), suite=suite.name, orders=orders)
+        metrics.update(suite=suite.name, rescored_from=str(source), judge=judge,
+                       strategy=original.get("strategy"), learner=original.get("learner"),
+                       policy=original.get("policy") or original.get("model"),
+                       n_failed_answers=count_failed_answers(prompts, folder.log("answers"),
+                                                             folder.log("reference_answers")))
+        previous = RunFolder(source).read_json("metrics.json") or {}
+        if "acquisition" in previous:
+            metrics["acquisition"] = previous["acquisition"]
+    finally:
+        costs = close_session(session)
+    metrics["cost"] = costs.cost_block()
     folder.write_json("metrics.json", metrics)
-    close_session(session)
     return folder, metrics

@@ -31,7 +31,7 @@ from ads_bench.models.client import Runtime
 from ads_bench.models.ledger import fee_scope
 from ads_bench.models.types import SamplingParams
 from ads_bench.optimizer.checkpoints import resolve_optimizer
-from ads_bench.pipeline.answering import answer_prompts
+from ads_bench.pipeline.answering import answer_prompts, count_failed_answers
 from ads_bench.pipeline.apis import AcquisitionSettings, acquisition_context
 from ads_bench.pipeline.judging_step import judge_answers
 from ads_bench.pipeline.preflight import preflight
@@ -210,6 +210,7 @@ async def run_strategy(
             suite=suite.name, strategy=config.strategy, learner=config.learner, policy=config.policy,
             optimizer=config.optimizer,
             reference=reference_name, acquisition=acquisition_summary(acquisitions, tasks),
+            n_failed_answers=count_failed_answers(prompts, folder.log("answers"), folder.log("reference_answers")),
         )
     finally:
         costs = close_session(session)
