@@ -171,7 +171,8 @@ def kill_point(command: Command, server: Server, work: Path, env: dict[str, str]
                index: int, kill_after: int, ref: dict[str, Any], delay: float) -> dict[str, Any]:
     folder = work / f"{command.name}-{index:02d}"
     cache = fresh_cache(work / f"{command.name}-{index:02d}-cache", indexes)
-    base = server.stats()["received"]
+    start = server.stats()
+    base = start["received"]
     process = subprocess.Popen(command.argv(cache, folder), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                env=env, start_new_session=True)
     killed_at = None
@@ -180,7 +181,10 @@ def kill_point(command: Command, server: Server, work: Path, env: dict[str, str]
         if stats["received"] - base >= kill_after:
             os.killpg(process.pid, signal.SIGKILL)
             after = server.stats()
-            killed_at = {"received": after["received"] - base, "in_flight": after["received"] - after["completed"]}
+            # relative to this point's start: a reply the server could not deliver to a killed
+            # client never counts as completed, so the server's own totals drift apart
+            completed = after["completed"] - start["completed"]
+            killed_at = {"received": after["received"] - base, "in_flight": after["received"] - base - completed}
             break
         time.sleep(0.01)  # 100 polls a second: fine-grained enough, light on the server
     process.wait()
