@@ -196,3 +196,15 @@ def test_chromium_renders_the_report_with_its_plots(tmp_path):
     # the planted script did not run: it stayed text, and the title is ours
     assert "pwned" not in dom.split("<title>")[1].split("</title>")[0]
     assert "&lt;script&gt;document.title" in dom
+
+
+def test_the_report_says_which_cost_figure_its_ledger_shows_and_what_was_lost_or_retried():
+    from ads_bench.store.report import ledger_caption
+
+    caption = ledger_caption({
+        "label": "the run costs", "spent": {"total": {"cost_usd": 0.5}},
+        "unconfirmed": {"calls": 3, "usd_estimate": 0.01},
+        "retries": [{"cause": "5xx", "count": 2}, {"cause": "malformed", "count": 1}, {"cause": "5xx", "count": 1}],
+    })
+    assert caption == ("the run costs; spent over all sessions $0.5000; 3 unconfirmed calls in flight at a kill "
+                       "(about $0.0100); retries 5xx 3, malformed 1")

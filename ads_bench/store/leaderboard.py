@@ -75,7 +75,8 @@ class RunData:
         if not isinstance(config, dict):
             raise UserError(f"{folder} is not a run folder (no config.json): pass folders that "
                             "`ads-bench run`, `evaluate` or `train` wrote")
-        return cls(folder, config, _read_json(folder / "metrics.json"), _read_json(folder / "ledger.json"))
+        # the ledger log replayed, so a run killed and never resumed still shows what it spent
+        return cls(folder, config, _read_json(folder / "metrics.json"), read_run_ledger(folder))
 
     @property
     def name(self) -> str:
@@ -346,7 +347,7 @@ def _ledger_figures(run: RunData) -> dict[str, Any]:
     Replayed from the run's ledger.jsonl when it has one, so a run interrupted any number of times
     shows what an uninterrupted run shows; older folders have only ledger.json.
     """
-    ledger = read_run_ledger(run.path) or run.ledger
+    ledger = run.ledger
     if not ledger:
         return {}
     total = ledger.get("total", {})

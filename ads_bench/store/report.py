@@ -202,7 +202,25 @@ def ledger_block(ledger: dict[str, Any] | None) -> Html:
     rows.append(["total", "", "", total.get("calls", 0), total.get("cache_hits", 0), total.get("failures", 0),
                  f"{total.get('prompt_tokens', 0):,}", f"{total.get('completion_tokens', 0):,}",
                  f"{total.get('seconds', 0.0):.1f}", f"{total.get('cost_usd', 0.0):.4f}"])
-    return table(headers, rows, numeric=range(3, 10))
+    return join([tag("p", ledger_caption(ledger), class_="muted"), table(headers, rows, numeric=range(3, 10))])
+
+
+def ledger_caption(ledger: dict[str, Any]) -> str:
+    """Which figure the table is, and what was spent, lost in flight or retried beside it."""
+    parts = [ledger.get("label") or "the run costs"]
+    spent = (ledger.get("spent") or {}).get("total")
+    if spent is not None:
+        parts.append(f"spent over all sessions ${spent.get('cost_usd', 0.0):.4f}")
+    unconfirmed = ledger.get("unconfirmed") or {}
+    if unconfirmed.get("calls"):
+        parts.append(f"{unconfirmed['calls']} unconfirmed calls in flight at a kill "
+                     f"(about ${unconfirmed.get('usd_estimate', 0.0):.4f})")
+    retries = Counter()
+    for row in ledger.get("retries", []):
+        retries[row.get("cause", "?")] += row.get("count", 0)
+    if retries:
+        parts.append("retries " + ", ".join(f"{cause} {n}" for cause, n in sorted(retries.items())))
+    return "; ".join(parts)
 
 
 def environment_block(run: RunData) -> Html:
