@@ -15,8 +15,9 @@ from openai_server import FaultPlan, serve  # noqa: E402
 
 
 async def test_an_instruction_whose_reference_answer_failed_scores_none_and_is_not_judged(tmp_path):
-    # request 1 is the un-updated policy's answer to instruction 0: empty content cut by length,
-    # every time (no retries), so the call fails
+    # the first request to arrive is one of the un-updated policy's two answers: empty content cut
+    # by length, and no retries, so that call fails (which of the two arrives first is up to the
+    # event loop)
     with serve(FaultPlan.parse("1:empty_length")) as server:
         runtime = Runtime.create(cache_path=tmp_path / "cache.sqlite3")
         policy = runtime.model(server.spec(max_retries=0, context_window=4096), role="policy")
@@ -27,9 +28,11 @@ async def test_an_instruction_whose_reference_answer_failed_scores_none_and_is_n
             params=SamplingParams(max_tokens=8, seed=0),
         )
         await evaluator.prepare()
-        assert evaluator.base_answers[0] is None and evaluator.base_answers[1]
+        [failed] = [i for i, answer in enumerate(evaluator.base_answers) if answer is None]
+        answered = 1 - failed
+        assert evaluator.base_answers[answered]
         items = [AcquiredItem(api="QA", kind="answer", prompt="Which colour?", content="Blue.")]
         rewards = await evaluator.evaluate(items, [0, 1])
-    assert rewards[0] is None
-    assert rewards[1] is not None and 0.0 <= rewards[1] <= 1.0
+    assert rewards[failed] is None
+    assert rewards[answered] is not None and 0.0 <= rewards[answered] <= 1.0
     assert runtime.ledger.total(role="judge").calls == 2  # instruction 1 in both orders only
