@@ -57,7 +57,7 @@ def verdict_record(prompt: Prompt, verdicts: tuple[str | None, str | None]) -> d
 
 def write_run(folder: Path, strategy: str, per_task: Sequence[Sequence], *, kind: str = "run",
               suite: str = "inhouse", judge_config: str = "alpaca_eval_2", p_first: float | None = None,
-              orders: str | None = None, **metrics_extra) -> Path:
+              orders: str | None = None, judge: str | None = None, **metrics_extra) -> Path:
     """A complete run folder: task ``t`` gets one prompt per entry of ``per_task[t]``, a preference
     (float or None) or an Arena-Hard verdict pair (tuple)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -73,7 +73,7 @@ def write_run(folder: Path, strategy: str, per_task: Sequence[Sequence], *, kind
     (folder / "config.json").write_text(json.dumps(config))
     (folder / "judgments.jsonl").write_text("".join(json.dumps(judgments[p.id]) + "\n" for p in prompts))
     metrics = score_run(prompts, judgments, model_name=strategy, reference_name="baseline", suite=suite,
-                        orders=orders)
+                        orders=orders, judge=judge)
     metrics.update(suite=suite, **metrics_extra)
     (folder / "metrics.json").write_text(json.dumps(metrics, allow_nan=False))
     return folder

@@ -202,3 +202,13 @@ def test_both_orders_on_alpacaeval_are_labelled_not_comparable(tmp_path):
                                           (50, 55), (9.18, 37.77), (90, 97), (90, 79.9)])
 def test_the_lc_warning_is_alpaca_evals_extreme_change_check(win_rate, lc):
     assert lc_far_from_win_rate(win_rate, lc) == get_is_extreme_changes(win_rate, lc)
+
+
+def test_a_headline_the_embedded_model_judged_says_it_tests_the_pipeline_not_models(tmp_path):
+    from ads_bench.pipeline.scoring import EMBEDDED_JUDGE_WARNING, judge_warnings
+
+    assert judge_warnings("embedded") == judge_warnings("embedded?ctx=2048") == [EMBEDDED_JUDGE_WARNING]
+    assert judge_warnings("http://127.0.0.1:8000/v1::judge") == judge_warnings(None) == []
+    folder = write_run(tmp_path / "embedded", "none", [[0.6]] * 12, judge="embedded")
+    row = load_leaderboard([folder]).rows()[0]
+    assert row["score [95% CI]"].startswith(EMBEDDED_JUDGE_WARNING)

@@ -80,7 +80,7 @@ async def run_evaluation(
                 )
         reference = str(suite.tasks[0].metadata.get("reference_model", "reference")) if suite.tasks else "reference"
         metrics = score_run(prompts, judgments, model_name=config.model, reference_name=reference, seed=config.seed,
-                            suite=suite.name, orders=resolve_orders(config.orders, suite.name))
+                            suite=suite.name, orders=resolve_orders(config.orders, suite.name), judge=config.judge)
         metrics["suite"] = suite.name
         metrics["n_failed_answers"] = count_failed_answers(prompts, folder.log("answers"))
         write_exports(folder.path, prompts, judgments, model=config.model, reference=reference)

@@ -67,7 +67,7 @@ async def rescore_run(source: str | Path, judge: str, runtime: Runtime, *, judge
                 orders=orders, retries=retries, max_tokens=judge_max_tokens, on_done=advance,
             )
         metrics = score_run(prompts, judgments, model_name=original.get("strategy") or original.get("model", "model"),
-                            seed=original.get("seed", 0), suite=suite.name, orders=orders)
+                            seed=original.get("seed", 0), suite=suite.name, orders=orders, judge=judge)
         metrics.update(suite=suite.name, rescored_from=str(source), judge=judge,
                        strategy=original.get("strategy"), learner=original.get("learner"),
                        policy=original.get("policy") or original.get("model"),

@@ -205,7 +205,7 @@ async def run_strategy(
         reference_name = "un-updated policy" if in_house else str(tasks[0].metadata.get("reference_model", "reference"))
         metrics = score_run(prompts, judgments, model_name=f"{config.strategy}/{config.learner}",
                             reference_name=reference_name, seed=config.seed,
-                            suite=suite.name, orders=resolve_orders(config.orders, suite.name))
+                            suite=suite.name, orders=resolve_orders(config.orders, suite.name), judge=config.judge)
         metrics.update(
             suite=suite.name, strategy=config.strategy, learner=config.learner, policy=config.policy,
             optimizer=config.optimizer,

@@ -8,6 +8,7 @@ from typing import Any
 
 from ads_bench.judging.engine import Grade, PairJudgment
 from ads_bench.judging.summary import pairwise_metrics, single_metrics
+from ads_bench.models.spec import parse_spec
 from ads_bench.pipeline.lm_eval_scoring import lm_eval_metrics
 from ads_bench.pipeline.prompts import Prompt
 
@@ -47,6 +48,18 @@ NOT_COMPARABLE_WITH_ALPACA_EVAL = (
 )
 
 
+#: the embedded default mostly picks a position as a judge (README, `ads-bench judges check`): a
+#: number it judged shows the pipeline ran, not which model is better
+EMBEDDED_JUDGE_WARNING = "judged by the embedded SmolLM2-135M: tests the pipeline, not models"
+
+
+def judge_warnings(judge: str | None) -> list[str]:
+    """What the judge itself makes of an LLM-judged headline."""
+    if judge is not None and parse_spec(judge).backend == "embedded":
+        return [EMBEDDED_JUDGE_WARNING]
+    return []
+
+
 def resolve_orders(orders: str | None, suite: str) -> str:
     """The judged orders: the ones asked for, else the suite's published protocol's."""
     return orders or PUBLISHED_ORDERS.get(suite, DEFAULT_ORDERS)
@@ -70,9 +83,11 @@ def score_run(
     seed: int = 0,
     suite: str | None = None,
     orders: str | None = None,
+    judge: str | None = None,
 ) -> dict[str, Any]:
     """metrics.json of a run; ``warnings`` lists what makes its headline unreliable or not
-    comparable with the suite's published figures (``suite``, ``orders``: how it was judged)."""
+    comparable with the suite's published figures (``suite``, ``orders``: how it was judged;
+    ``judge``: the judge's model spec)."""
     lm_eval_records = [judgments[p.id] for p in prompts if "lm_eval_scores" in judgments.get(p.id, {})]
     if lm_eval_records:
         return {"lm_eval": lm_eval_metrics(lm_eval_records), "n_prompts": len(prompts),
@@ -106,6 +121,8 @@ def score_run(
     if grade_records:
         out["single"] = single_metrics([_grade(r) for r in grade_records], model_name)
     warnings = protocol_warnings(suite, orders) if pair_records else []
+    if pair_records or grade_records:
+        warnings += judge_warnings(judge)
     if orders and pair_records:
         out["pairwise"]["orders"] = orders
     out["warnings"] = [*(out.get("pairwise") or {}).get("warnings", []), *warnings]
