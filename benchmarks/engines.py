@@ -42,7 +42,7 @@ async def main() -> None:
     args = parser.parse_args()
     rows = [
         ("llama.cpp (xllamacpp), 1 request", "embedded?parallel=1", 1),
-        ("llama.cpp (xllamacpp), 4 concurrent", "embedded?parallel=4", 4),
+        ("llama.cpp (xllamacpp), 4 concurrent", "embedded?parallel=4&determinism=fast", 4),
         ("transformers fp32, batch 1", "hf:embedded?batch_size=1", 1),
         ("transformers fp32, batch 8", "hf:embedded?batch_size=8", 8),
     ]

@@ -59,8 +59,9 @@ async def test_two_iterations_leave_an_sft_and_a_dpo_adapter_that_run_uses(fresh
     assert (folder.path / "curve.svg").read_text().startswith("<svg")
     stats = rows[0]["stats"]
     assert 0 <= stats["parse_failure_rate"] <= 1 and stats["samples"] == 6
-    # prefix reuse is reported: the held-out answers of a trajectory share its acquired-data prefix
-    assert stats["prompt_tokens"] >= stats["engine_cached_prompt_tokens"] > 0
+    # prefix reuse is reported; the embedded engine is exact by default, so it reuses none: every
+    # prompt is evaluated afresh (issue 18; with ?determinism=fast the acquired-data prefix is reused)
+    assert stats["prompt_tokens"] > 0 and stats["engine_cached_prompt_tokens"] == 0
 
     # the trained optimizer drives a run, named by its adapter folder
     run_config = RunConfig(strategy="ads", optimizer=str(trained[-1]), limit=1, max_held_out=1,

@@ -76,6 +76,10 @@ def serve(spec: str, port: int, parallel: int, ctx: int | None, api_key_env: str
     if parsed.backend != "embedded":
         raise UserError(f"only GGUF specs can be served here (embedded or gguf:/path), not '{spec}'")
     parsed.options.setdefault("parallel", parallel)
+    if int(parsed.options["parallel"]) > 1:
+        # parallel slots batch requests together, so a server is fast rather than exact; its
+        # clients (HTTP backends) promise no exact rerun anyway
+        parsed.options.setdefault("determinism", "fast")
     if ctx:
         parsed.options.setdefault("ctx", ctx)
     api_key = os.environ.get(api_key_env) if api_key_env else None

@@ -44,6 +44,29 @@ class Backend(Protocol):
     async def aclose(self) -> None: ...
 
 
+def reproducibility(runtime: Any, specs: dict[str, str | None]) -> dict[str, Any]:
+    """What a run with these models (role -> spec) can promise, for its ``environment.json``.
+
+    A backend that promises an exact rerun says so in its ``reproducibility`` attribute (the
+    embedded engine in its exact mode); every other one (HTTP servers and APIs, which batch as
+    they like; transformers and vLLM, not verified) promises nothing.
+    """
+    models = {}
+    for role, spec in specs.items():
+        if spec:
+            backend = runtime.model(spec, role=role).backend
+            promise = getattr(backend, "reproducibility", None) or {
+                "engine": backend.identity.get("engine"), "determinism": "not promised",
+                "fresh_rerun_reproduces": False,
+            }
+            models[role] = {"spec": spec, **promise}
+    return {
+        # an exact rerun: another process with an empty response cache writes the same results
+        "fresh_rerun_reproduces": all(m["fresh_rerun_reproduces"] for m in models.values()),
+        "models": models,
+    }
+
+
 # Built-in backends, importable without installed entry points (e.g. running from a checkout);
 # other packages add theirs under the entry-point group ``ads_bench.backends``.
 BUILTIN_BACKENDS = {

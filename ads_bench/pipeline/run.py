@@ -27,6 +27,7 @@ from ads_bench.acquisition.items import Acquisition
 from ads_bench.errors import UserError
 from ads_bench.learning import get_learner
 from ads_bench.learning.policy import Policy
+from ads_bench.models.backend import reproducibility
 from ads_bench.models.client import Runtime
 from ads_bench.models.ledger import fee_scope
 from ads_bench.models.types import SamplingParams
@@ -174,6 +175,10 @@ async def run_strategy(
     folder = RunFolder.open(
         out or default_run_dir("run", config.to_dict(), config.strategy, config.suite, config.learner),
         config.to_dict(), kind="run",
+        reproducibility=reproducibility(runtime, {
+            "policy": config.policy, "expert": config.expert, "judge": config.judge,
+            "optimizer": config.optimizer if config.strategy in OPTIMIZER_STRATEGIES else None,
+        }),
     )
     # from here every call and fee is in the run folder's ledger.jsonl as it happens, and the
     # session closes (ledger.json, sessions.jsonl) however it ends: a user error, a crash, Ctrl-C

@@ -81,8 +81,13 @@ class RunFolder:
     path: Path
 
     @classmethod
-    def open(cls, path: str | Path, config: dict[str, Any], *, kind: str) -> RunFolder:
-        """Create the folder, or resume it if it holds a run of the same ``config``."""
+    def open(cls, path: str | Path, config: dict[str, Any], *, kind: str,
+             reproducibility: dict[str, Any] | None = None) -> RunFolder:
+        """Create the folder, or resume it if it holds a run of the same ``config``.
+
+        ``reproducibility`` (:func:`ads_bench.models.backend.reproducibility`) is what the run
+        can promise; it goes into ``environment.json`` beside the versions.
+        """
         folder = cls(Path(path))
         config_path = folder.path / "config.json"
         stamped = {"kind": kind, **config}
@@ -97,7 +102,10 @@ class RunFolder:
             folder.path.mkdir(parents=True, exist_ok=True)
             write_json_atomic(config_path, {**stamped, "config_digest": config_digest(stamped),
                                             "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
-        write_json_atomic(folder.path / "environment.json", environment())
+        stated = environment()
+        if reproducibility is not None:
+            stated["reproducibility"] = reproducibility
+        write_json_atomic(folder.path / "environment.json", stated)
         return folder
 
     @property
