@@ -58,6 +58,19 @@ def test_a_judges_logprobs_do_not_depend_on_the_requests_before_it():
 
 
 @pytest.mark.model
+def test_the_thread_count_changes_speed_not_results():
+    """Why threads are not in the cache identity."""
+    judge = judge_request("Name a colour.")
+    sample = ChatRequest.user("Write a line about the sea.", max_tokens=12, temperature=0.9, seed=3)
+    outputs = []
+    for threads in (1, 2):
+        engine = Engine(engine_config(parse_spec(f"{SMALL}&threads={threads}")))
+        text = engine.chat(request_body(sample, seed=3))["choices"][0]["message"]["content"]
+        outputs.append((logprobs(engine, judge), text))
+    assert outputs[0] == outputs[1]
+
+
+@pytest.mark.model
 async def test_seeded_samples_are_the_same_sent_together_or_one_by_one(fresh_runtime):
     fresh_runtime.cache = None  # every sample computed by the engine
     model = fresh_runtime.model(SMALL)
@@ -100,6 +113,7 @@ def run_in_a_fresh_process(tmp_path, name: str, under_load: bool):
     result = subprocess.run([*prefix, "--cache-dir", str(tmp_path / f"cache-{name}"), *RUN, "--out", str(out)],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "reproducible: a fresh rerun" in result.stdout  # the run says what it promises
     return out
 
 

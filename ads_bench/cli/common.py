@@ -45,3 +45,12 @@ prices_option = click.option(
     default=None,
     help="YAML price table ($ per 1M tokens) that overrides or extends the built-in one.",
 )
+
+
+def promise_line(folder: Any) -> str:
+    """One line from the run folder's ``environment.json``: can a fresh rerun reproduce it?"""
+    promise = (folder.read_json("environment.json") or {}).get("reproducibility") or {}
+    modes = ", ".join(f"{role} {m['determinism']}" for role, m in promise.get("models", {}).items())
+    if promise.get("fresh_rerun_reproduces"):
+        return f"reproducible: a fresh rerun (empty cache) is expected to give identical results ({modes})"
+    return f"not reproducible exactly: a fresh rerun may differ ({modes}); the response cache replays it"

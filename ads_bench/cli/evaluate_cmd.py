@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ads_bench.cli.common import console, prices_option, run_async, runtime_from
+from ads_bench.cli.common import console, prices_option, promise_line, run_async, runtime_from
 from ads_bench.cli.tables import ledger_table, metrics_table
 from ads_bench.errors import UserError
 from ads_bench.judging.configs import load_judge_config
@@ -69,3 +69,4 @@ def evaluate(ctx: click.Context, out: str | None, prices: str | None, **options)
     console.print(metrics_table(metrics, f"{config.suite}: {config.model} judged by {config.judge}"))
     console.print(ledger_table(runtime.ledger, "this execution spent", metrics.get("cost")))
     console.print(f"run folder: {folder.path}")
+    console.print(promise_line(folder), highlight=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ads_bench.cli.common import console, prices_option, run_async, runtime_from
+from ads_bench.cli.common import console, prices_option, promise_line, run_async, runtime_from
 from ads_bench.cli.tables import ledger_table, metrics_table
 from ads_bench.config import build_config
 from ads_bench.judging.engine import ORDER_MODES
@@ -70,3 +70,4 @@ def run(ctx: click.Context, config_file: str | None, out: str | None, prices: st
                   f"acquisition ${acquisition['acquisition_usd']:.4f}")
     console.print(ledger_table(runtime.ledger, "this execution spent", metrics.get("cost")))
     console.print(f"run folder: {folder.path}")
+    console.print(promise_line(folder), highlight=False)

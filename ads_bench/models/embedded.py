@@ -160,8 +160,9 @@ def engine_config(spec: ModelSpec) -> EngineConfig:
         path=str(path.resolve()),
         parallel=parallel,
         ctx_per_slot=option(spec, "ctx", SMOLLM2_CONTEXT),
-        # the thread count is fixed by the spec, never taken from the machine: a per-machine
-        # default would make the same command compute differently on another machine
+        # fixed by the spec, never taken from the machine. Results do not depend on it (1, 2 and
+        # 3 threads gave identical logprobs and samples: ggml splits a matmul by rows), so it is
+        # not in the cache identity; tests/test_determinism.py keeps that true
         threads=option(spec, "threads", 2),
         loras=lora_paths(spec),
         exact=exact,
