@@ -63,7 +63,7 @@ def check(ctx: click.Context, spec: str, prompt: str, max_tokens: int, prices: s
 @models.command()
 @click.argument("spec", default="embedded")
 @click.option("--port", default=8011, show_default=True)
-@click.option("--parallel", default=4, show_default=True, help="Concurrent slots (continuous batching).")
+@click.option("--parallel", default=4, show_default=True, help="Concurrent slots (continuous batching; above 1 the engine runs with determinism=fast).")
 @click.option("--ctx", default=None, type=int, help="Context tokens per slot (default: the model's).")
 @click.option("--api-key-env", default=None, help="Require the key held in this environment variable.")
 def serve(spec: str, port: int, parallel: int, ctx: int | None, api_key_env: str | None) -> None:
