@@ -54,6 +54,7 @@ async def run_evaluation(
 ) -> tuple[RunFolder, dict[str, Any]]:
     config = preflight(config)  # every check before the first paid call or the run folder
     suite = load_suite(config.suite, limit=config.limit, seed=config.seed)
+    orders = resolve_orders(config.orders, suite.name)  # the suite's published protocol unless asked
     prompts = prompts_of(suite.tasks)
     folder = RunFolder.open(
         out or default_run_dir("evaluate", config.to_dict(), config.suite, config.model),
@@ -77,12 +78,12 @@ async def run_evaluation(
             with progress_bar("judging", len(prompts), runtime.ledger, console) as advance:
                 judgments = await judge_answers(
                     judge, prompts, answers, folder.log("judgments"),
-                    judge_config=config.judge_config, orders=resolve_orders(config.orders, suite.name), retries=config.retries,
+                    judge_config=config.judge_config, orders=orders, retries=config.retries,
                     max_tokens=config.judge_max_tokens, on_done=advance,
                 )
         reference = str(suite.tasks[0].metadata.get("reference_model", "reference")) if suite.tasks else "reference"
         metrics = score_run(prompts, judgments, model_name=config.model, reference_name=reference, seed=config.seed,
-                            suite=suite.name, orders=resolve_orders(config.orders, suite.name), judge=config.judge)
+                            suite=suite.name, orders=orders, judge=config.judge)
         metrics["suite"] = suite.name
         metrics["n_failed_answers"] = count_failed_answers(prompts, folder.log("answers"))
         write_exports(folder.path, prompts, judgments, model=config.model, reference=reference)

@@ -162,6 +162,7 @@ async def run_strategy(
     config = preflight(config)  # every check before the first paid call or the run folder
     config = await resolve_optimizer(config, runtime, console)
     suite = load_suite(config.suite, limit=config.limit, seed=config.seed, n_observed=config.n_observed)
+    orders = resolve_orders(config.orders, suite.name)  # the suite's published protocol unless asked
     in_house = not any(task.references for task in suite.tasks)
     if config.grouping not in GROUPINGS:
         raise UserError(f"grouping '{config.grouping}' is unknown: use {' or '.join(GROUPINGS)}")
@@ -204,13 +205,13 @@ async def run_strategy(
         with progress_bar("judging", len(prompts), runtime.ledger, console) as advance:
             judgments = await judge_answers(
                 runtime.model(config.judge, role="judge"), prompts, answers, folder.log("judgments"),
-                judge_config=config.judge_config, reference_answers=references, orders=resolve_orders(config.orders, suite.name),
+                judge_config=config.judge_config, reference_answers=references, orders=orders,
                 retries=config.retries, max_tokens=config.judge_max_tokens, on_done=advance,
             )
         reference_name = "un-updated policy" if in_house else str(tasks[0].metadata.get("reference_model", "reference"))
         metrics = score_run(prompts, judgments, model_name=f"{config.strategy}/{config.learner}",
                             reference_name=reference_name, seed=config.seed,
-                            suite=suite.name, orders=resolve_orders(config.orders, suite.name), judge=config.judge)
+                            suite=suite.name, orders=orders, judge=config.judge)
         metrics.update(
             suite=suite.name, strategy=config.strategy, learner=config.learner, policy=config.policy,
             optimizer=config.optimizer,
