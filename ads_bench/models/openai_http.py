@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ads_bench.errors import MissingExtra, ModelUnavailable, UserError
+from ads_bench.errors import ModelUnavailable, UserError
 from ads_bench.models.backend import BackendResult, MalformedReply, check_reply, fan_out, option
 from ads_bench.models.retries import report_retry
 from ads_bench.models.spec import ModelSpec
@@ -56,7 +56,10 @@ class OpenAIBackend:
         try:
             import openai  # noqa: F401
         except ImportError as exc:
-            raise MissingExtra("openai", "openai", "the HTTP backend") from exc
+            raise ModelUnavailable(
+                "the HTTP backend needs the 'openai' package, a core dependency of ads-bench: "
+                "reinstall it (`pip install ads-bench`)"
+            ) from exc
         self.spec = spec
         self.model = spec.target
         if spec.backend == "openai":
