@@ -8,6 +8,7 @@ from rich.table import Table
 from ads_bench.cli.common import console, prices_option, run_async, runtime_from
 from ads_bench.cli.tables import ledger_table
 from ads_bench.config import build_config
+from ads_bench.optimizer.provenance import apis_text
 from ads_bench.optimizer.trainer import TrainConfig, train_optimizer
 
 
@@ -34,6 +35,9 @@ from ads_bench.optimizer.trainer import TrainConfig, train_optimizer
 @click.option("--racing/--no-racing", default=True, show_default=True, help="Race rewards (judge only while the chosen/rejected pair is uncertain).")
 @click.option("--race-confidence", type=float, default=0.9, show_default=True,
               help="Racing stops once its pair is exhaustive evaluation's with this posterior probability.")
+@click.option("--apis", default="ir,dg,qa", show_default=True,
+              help="APIs the optimizer is prompted with, may call and is trained on: a comma-separated "
+                   "subset of ir, dg, qa (an ablation's optimizer trained with one API: --apis ir).")
 @click.option("--epochs", type=int, default=2, show_default=True)
 @click.option("--max-steps", type=int, default=-1, show_default=True)
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None)
@@ -68,7 +72,7 @@ def train(ctx: click.Context, config_file: str | None, out: str | None, prices: 
         )
     console.print(table)
     console.print(ledger_table(runtime.ledger, "this session's cost"))
-    console.print(f"optimizer: [bold]{rows[-1]['optimizer_out']}[/bold]")
+    console.print(f"optimizer: [bold]{rows[-1]['optimizer_out']}[/bold] (trained with {apis_text(config.apis)})")
     trained = [r["iteration"] for r in rows if "kind" in r["training"]]
     if trained:
         console.print(f"use it with `ads-bench run --strategy ads --optimizer {folder.path}/adapters/iteration-{trained[-1]}`")

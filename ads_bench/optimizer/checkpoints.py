@@ -78,7 +78,9 @@ def trained_optimizer(value: str) -> str:
 
 
 async def resolve_optimizer(config: Any, runtime: Any, console: Console | None) -> Any:
-    """The run config with its optimizer decided (untrained for ``prompting`` and the ablations)."""
+    """The run config with its optimizer decided: untrained for ``prompting``; for ``ads`` and
+    its single-API ablations the same one — the last trained, else a smoke one trained now — so
+    an ablation never runs untrained while ``ads`` runs trained (issue 17, item 3)."""
     from ads_bench.strategies import OPTIMIZER_STRATEGIES
 
     if config.strategy not in OPTIMIZER_STRATEGIES:
@@ -88,10 +90,6 @@ async def resolve_optimizer(config: Any, runtime: Any, console: Console | None) 
     if config.strategy == "prompting":
         return dataclasses.replace(config, optimizer=UNTRAINED_DEFAULT)
     trained = latest_trained()
-    if trained is None and config.strategy != "ads":
-        if console is not None:
-            console.print(f"no trained optimizer yet: {config.strategy} uses the untrained {UNTRAINED_DEFAULT}")
-        return dataclasses.replace(config, optimizer=UNTRAINED_DEFAULT)
     if trained is None:
         trained = await train_smoke(config, runtime, console)
     elif console is not None:

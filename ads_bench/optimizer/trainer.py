@@ -42,6 +42,7 @@ from ads_bench.models.spec import parse_spec, with_options
 from ads_bench.models.types import SamplingParams
 from ads_bench.optimizer import training
 from ads_bench.optimizer.checkpoints import record_latest
+from ads_bench.optimizer.provenance import parse_apis
 from ads_bench.optimizer.racing import Race
 from ads_bench.optimizer.rewards import RewardEvaluator
 from ads_bench.optimizer.selection import Scored, select
@@ -78,9 +79,16 @@ class TrainConfig(AcquisitionSettings):
     epochs: int = 2
     max_steps: int = -1
     lora_r: int = 8
+    apis: tuple[str, ...] = API_NAMES  # the APIs sampled, parsed and trained with (--apis)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "apis", parse_apis(self.apis))  # "ir,qa" from a flag or a file
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if data["apis"] == API_NAMES:  # left out when all: older train folders keep their digest
+            del data["apis"]
+        return data
 
 
 SMOKE = {"iterations": 2, "samples": 3, "limit": 2, "max_held_out": 2, "max_calls": 2, "max_tokens": 64,
@@ -133,11 +141,11 @@ async def score_samples(evaluator: RewardEvaluator, acquisitions: list[Acquisiti
 async def collect_task(task: Task, ctx: IterationContext) -> dict[str, Any]:
     config = ctx.config
     view = task_view(task, config, ctx.iteration)
-    request = optimizer_request(view, ctx.acquisition, API_NAMES,
+    request = optimizer_request(view, ctx.acquisition, config.apis,
                                 sample_seed=config.seed + 1000 * ctx.iteration, n=config.samples)
     [response] = await ctx.optimizer.generate([request])
     texts = [c.text for c in response.completions] if response.ok else []
-    trajectories = [parse_for(text, ctx.acquisition, API_NAMES) for text in texts]
+    trajectories = [parse_for(text, ctx.acquisition, config.apis) for text in texts]
     acquisitions = list(await asyncio.gather(
         *(run_calls("ads-train", view, t.calls, ctx.acquisition, t) for t in trajectories)
     ))
@@ -378,7 +386,8 @@ async def train_optimizer(config: TrainConfig, runtime: Runtime, *, out: str | P
         )
         next_spec = spec if next_weights == weights else await asyncio.to_thread(serving_spec, spec, next_weights)
         row = {"iteration": iteration, "optimizer_in": spec, "optimizer_out": next_spec,
-               "optimizer_weights": next_weights, "stats": stats, "training": training_stats}
+               "optimizer_weights": next_weights, "apis": list(config.apis), "stats": stats,
+               "training": training_stats}
         if adapter_dir(folder, iteration).is_dir():
             folder.write_json(f"adapters/iteration-{iteration}/ads_stats.json", row)
         iterations_log.append(row)
@@ -386,7 +395,8 @@ async def train_optimizer(config: TrainConfig, runtime: Runtime, *, out: str | P
         spec, weights = next_spec, next_weights
     rows = [finished[i] for i in sorted(finished)]
     iteration_curve(rows, folder.path / "curve.svg")
-    record_latest(spec, {"run": str(folder.path), "iterations": len(rows)})
+    if config.apis == API_NAMES:  # `run --strategy ads` must never pick up a one-API optimizer
+        record_latest(spec, {"run": str(folder.path), "iterations": len(rows)})
     close_session(session)
     return folder, rows
 

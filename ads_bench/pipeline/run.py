@@ -32,6 +32,7 @@ from ads_bench.models.client import Runtime
 from ads_bench.models.ledger import fee_scope
 from ads_bench.models.types import SamplingParams
 from ads_bench.optimizer.checkpoints import resolve_optimizer
+from ads_bench.optimizer.provenance import run_optimizer_info
 from ads_bench.pipeline.answering import answer_prompts, count_failed_answers
 from ads_bench.pipeline.apis import AcquisitionSettings, acquisition_context
 from ads_bench.pipeline.judging_step import judge_answers
@@ -161,6 +162,7 @@ async def run_strategy(
 ) -> tuple[RunFolder, dict[str, Any]]:
     config = preflight(config)  # every check before the first paid call or the run folder
     config = await resolve_optimizer(config, runtime, console)
+    optimizer_info = run_optimizer_info(config.strategy, config.optimizer)  # which ablation this is
     suite = load_suite(config.suite, limit=config.limit, seed=config.seed, n_observed=config.n_observed)
     orders = resolve_orders(config.orders, suite.name)  # the suite's published protocol unless asked
     in_house = not any(task.references for task in suite.tasks)
@@ -184,6 +186,8 @@ async def run_strategy(
     # from here every call and fee is in the run folder's ledger.jsonl as it happens, and the
     # session closes (ledger.json, sessions.jsonl) however it ends: a user error, a crash, Ctrl-C
     session = open_session(folder, runtime.ledger, "run")
+    if optimizer_info is not None:
+        folder.write_json("optimizer.json", optimizer_info)
     try:
         optimizer = (runtime.model(config.optimizer, role="optimizer")
                      if config.strategy in OPTIMIZER_STRATEGIES and config.optimizer else None)
@@ -214,7 +218,7 @@ async def run_strategy(
                             suite=suite.name, orders=orders, judge=config.judge)
         metrics.update(
             suite=suite.name, strategy=config.strategy, learner=config.learner, policy=config.policy,
-            optimizer=config.optimizer,
+            optimizer=config.optimizer, optimizer_info=optimizer_info,
             reference=reference_name, acquisition=acquisition_summary(acquisitions, tasks),
             n_failed_answers=count_failed_answers(prompts, folder.log("answers"), folder.log("reference_answers")),
         )

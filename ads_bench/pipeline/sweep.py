@@ -8,6 +8,7 @@ A sweep file::
       strategy: [none, rule-qa]
       learner: [icl, finetune]
     baseline: none                                         # the leaderboard's paired baseline
+    optimizer: trained                                     # for ads and its ablations (sweep_optimizer)
 
 Grid keys are RunConfig fields (strategy, learner, n_observed, budget_items, grouping, ...).
 Runs land in ``<out>/<name>/<key=value,...>/``; rerunning the sweep resumes every run.
@@ -26,6 +27,7 @@ from ads_bench.config import read_config_file
 from ads_bench.errors import UserError
 from ads_bench.models.client import Runtime
 from ads_bench.pipeline.run import RunConfig, run_strategy
+from ads_bench.pipeline.sweep_optimizer import assign_optimizers, optimizer_plan
 from ads_bench.store.atomic import write_text_atomic
 
 RUN_FIELDS = {f.name for f in dataclasses.fields(RunConfig)}
@@ -33,9 +35,10 @@ RUN_FIELDS = {f.name for f in dataclasses.fields(RunConfig)}
 
 def read_sweep(path: str | Path) -> dict[str, Any]:
     sweep = read_config_file(path)
-    unknown = set(sweep) - {"name", "base", "grid", "baseline", "description"}
+    unknown = set(sweep) - {"name", "base", "grid", "baseline", "description", "optimizer"}
     if unknown:
-        raise UserError(f"unknown keys {sorted(unknown)} in sweep {path}: use name, base, grid, baseline, description")
+        raise UserError(f"unknown keys {sorted(unknown)} in sweep {path}: use name, base, grid, baseline, "
+                        "description, optimizer")
     grid = sweep.get("grid") or {}
     if not isinstance(grid, dict) or not grid:
         raise UserError(f"sweep {path} needs a non-empty 'grid:' mapping of option: [values]")
@@ -46,6 +49,7 @@ def read_sweep(path: str | Path) -> dict[str, Any]:
         if not isinstance(values, list) or not values:
             raise UserError(f"grid '{key}' in sweep {path} must be a non-empty list")
     sweep.setdefault("name", Path(path).stem)
+    optimizer_plan(sweep)  # a bad 'optimizer:' fails here, before any run
     return sweep
 
 
@@ -69,7 +73,9 @@ async def run_sweep(path: str | Path, runtime: Runtime, *, out: str | Path = "re
     sweep = read_sweep(path)
     folder = Path(out) / sweep["name"]
     rows = []
-    for name, config in grid_configs(sweep):
+    # one optimizer for every optimizer-driven cell, decided (and trained, if need be) first
+    cells = await assign_optimizers(sweep, grid_configs(sweep), runtime, console)
+    for name, config in cells:
         if console is not None:
             console.rule(f"{sweep['name']}: {name}")
         run_folder, metrics = await run_strategy(config, runtime, out=folder / name, console=console)

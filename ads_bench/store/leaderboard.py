@@ -318,6 +318,7 @@ class Entry:
     api_mix: dict[str, float] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
     note: str = ""
+    optimizer: str = ""  # which optimizer an ads/ablation row used (optimizer.provenance)
 
     @property
     def is_baseline(self) -> bool:
@@ -376,6 +377,7 @@ def make_entry(run: RunData) -> tuple[Entry, PromptScores | None]:
                   run.judge, "complete" if run.complete else "incomplete", config=dict(run.config))
     entry.__dict__.update(_ledger_figures(run))
     entry.__dict__.update(_acquisition_figures(run))
+    entry.optimizer = str(((run.metrics or {}).get("optimizer_info") or {}).get("description") or "")
     if run.metrics is None:
         progress = ", ".join(f"{len(run.indexed(log))} {log}" for log in ("acquisitions", "answers", "judgments"))
         entry.note = f"incomplete: no metrics.json ({progress} so far); rerun the same command to resume"
@@ -513,7 +515,7 @@ CSV_COLUMNS = (
     "ci_upper", "ci_note", "lc_win_rate", "warnings", "n_judged", "n_failed", "n_failed_answers", "baseline",
     "difference", "difference_lower", "difference_upper", "p_value", "p_holm", "significance", "n_paired",
     "n_paired_tasks", "cost_usd", "acquisition_usd", "tokens", "model_calls", "api_calls", "api_mix", "path",
-    "note",
+    "note", "optimizer",
 )
 P_HOLM = "p (Holm)"
 COLUMNS = ("#", "run", "suite", "strategy", "learner", "policy", "score [95% CI]", "failed",
@@ -578,7 +580,7 @@ def table_row(rank: int, entry: Entry) -> dict[str, str]:
         "#": str(rank) if entry.status == "complete" else "–",
         "run": entry.name,
         "suite": entry.suite,
-        "strategy": entry.strategy,
+        "strategy": entry.strategy + (f" ({entry.optimizer})" if entry.optimizer else ""),
         "learner": entry.learner,
         "policy": entry.policy,
         "score [95% CI]": score_text(entry, digits),
