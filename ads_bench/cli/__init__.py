@@ -108,6 +108,10 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in args or os.environ.get("ADS_BENCH_DEBUG") == "1"
     global _terminated
     _terminated = False
+    if not sys.stderr.isatty():
+        # third-party progress bars (tqdm: transformers' GGUF de-quantising, datasets) redraw with
+        # carriage returns that a log file keeps as one unreadable line; ours print a line a stage
+        os.environ.setdefault("TQDM_DISABLE", "1")
     # only the main thread may set handlers; main() run in-process (tests) leaves them as they were
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _sigterm_as_ctrl_c) if in_main_thread else None

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
 
+from ads_bench.judging.metrics.repeats import repeats_rows
 from ads_bench.models.ledger import Ledger
 
 
@@ -72,34 +76,88 @@ def metrics_table(metrics: dict[str, Any], title: str) -> Table:
         table.add_row("[yellow]failed answers (not judged)[/yellow]", str(metrics["n_failed_answers"]))
     if metrics.get("n_unjudged"):
         table.add_row("[yellow]prompts without a judgment[/yellow]", str(metrics["n_unjudged"]))
+    for label, value in repeats_rows(metrics.get("repeats")):  # --repeats: what varies between runs
+        table.add_row(label, value)
     return table
 
 
-def ledger_table(ledger: Ledger, title: str = "this execution spent", run_cost: dict[str, Any] | None = None) -> Table:
+@dataclass(frozen=True)
+class FittedTable:
+    """One table in the layouts a width may need, the widest that fits taken when it is drawn.
+
+    A rich table that is too wide cuts every cell to "acqu…", "0.0…"; a figure cut so is worse
+    than none. So each layout is measured at the width it is printed at (a terminal, or 80
+    columns when piped) and the first one whose cells all fit whole is drawn; the last one, a
+    column of "field: value" lines, fits any width.
+    """
+
+    layouts: tuple[Table, ...]
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for table in self.layouts[:-1]:
+            # a no-wrap column's minimum is its whole width; a folding one's is its longest word
+            if Measurement.get(console, options.update(width=10_000), table).minimum <= options.max_width:
+                yield table
+                return
+        yield self.layouts[-1]
+
+
+def ledger_table(ledger: Ledger, title: str = "this execution spent", run_cost: dict[str, Any] | None = None) -> FittedTable:
     """What ``ledger`` (one execution) spent per role, model and API, retries by cause in the caption.
 
     ``run_cost`` (a metrics.json ``cost`` block) adds the run's own figures below the table: what
     the run costs (each request and fee once, cached or not) and the calls left unconfirmed by a
     killed session, so the two figures are never confused.
+
+    Three layouts (see :class:`FittedTable`): one column per field; role, model and API stacked
+    in one column with short headers (fits 80 columns); one row per field and entry.
     """
-    table = Table(title=title)
     data = ledger.to_json()
     # a retries column only when there were retries: the table is wide enough already
     retried = bool(data["total"].get("retries"))
-    columns = ["role", "model", "api", "calls", "cached", "failed", *(["retries"] if retried else []),
-               "prompt tok", "completion tok", "seconds", "$"]
-    for column in columns:
-        table.add_column(column, justify="right" if column not in ("role", "model", "api") else "left")
+    rows = [(row["role"], row["model"], row["api"], row) for row in data["entries"]]
+    rows.append(("[bold]total[/bold]", "", "", data["total"]))
 
-    def cells(row: dict[str, Any]) -> list[str]:
-        return [str(row["calls"]), str(row["cache_hits"]), str(row["failures"]),
-                *([str(row.get("retries", 0))] if retried else []),
-                f"{row['prompt_tokens']:,}", f"{row['completion_tokens']:,}", f"{row['seconds']:.1f}"]
+    def figures(row: dict[str, Any]) -> list[tuple[str, str, str]]:
+        """(long header, short header, cell) for every figure of a row."""
+        return [
+            ("calls", "calls", str(row["calls"])),
+            ("cached", "hit", str(row["cache_hits"])),
+            ("failed", "fail", str(row["failures"])),
+            *([("retries", "retry", str(row.get("retries", 0)))] if retried else []),
+            ("prompt tok", "tok in", f"{row['prompt_tokens']:,}"),
+            ("completion tok", "tok out", f"{row['completion_tokens']:,}"),
+            ("seconds", "s", f"{row['seconds']:.1f}"),
+            ("$", "$", f"{row['cost_usd']:.4f}"),
+        ]
 
-    for row in data["entries"]:
-        table.add_row(row["role"], row["model"], row["api"], *cells(row), f"{row['cost_usd']:.4f}")
-    total = data["total"]
-    table.add_row("[bold]total[/bold]", "", "", *cells(total), f"[bold]{total['cost_usd']:.4f}[/bold]")
+    wide = Table(title=title)
+    for column in ("role", "model", "api"):
+        wide.add_column(column, no_wrap=True)
+    for header, _, _ in figures(data["total"]):
+        wide.add_column(header, justify="right", no_wrap=True)
+    for role, model, api, row in rows:
+        wide.add_row(role, model, api, *(cell for _, _, cell in figures(row)))
+
+    stacked = Table(title=title, collapse_padding=True, show_edge=False)
+    # capped, so that a long model spec folds inside its cell instead of ruling this layout out
+    stacked.add_column("role · model · api", overflow="fold", max_width=24)
+    for _, short, _ in figures(data["total"]):
+        stacked.add_column(short, justify="right", no_wrap=True)
+    for role, model, api, row in rows:
+        who = " · ".join(part for part in (role, model, api) if part and part != "-")
+        stacked.add_row(who, *(cell for _, _, cell in figures(row)))
+
+    listed = Table(title=title, show_header=False)
+    listed.add_column("field", overflow="fold")
+    listed.add_column("value", justify="right", no_wrap=True)
+    for role, model, api, row in rows:
+        who = " · ".join(part for part in (role, model, api) if part and part != "-")
+        listed.add_row(f"[bold]{who}[/bold]", "", end_section=False)
+        for header, _, cell in figures(row):
+            listed.add_row(f"  {header}", cell)
+        listed.add_section()
+
     lines = []
     retries = ledger.retries_by("role")
     if retries:
@@ -119,7 +177,9 @@ def ledger_table(ledger: Ledger, title: str = "this execution spent", run_cost: 
                 f"maybe billed: ~${run_cost['unconfirmed_usd']:.4f} estimated"
                 + (f", {unpriced} with no price known" if unpriced else "") + "[/yellow]"
             )
+    layouts = (wide, stacked, listed)
     if lines:
-        table.caption = "\n".join(lines)
-        table.caption_justify = "left"
-    return table
+        for table in layouts:
+            table.caption = "\n".join(lines)
+            table.caption_justify = "left"
+    return FittedTable(layouts)
