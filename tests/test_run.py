@@ -93,3 +93,5 @@ async def test_the_finetune_learner_teaches_a_lora_policy_in_the_pipeline(shared
     assert policy["details"]["training"]
     [answer] = folder.log("answers").records()
     assert answer["policy"] == policy["policy"] and answer["answers"][0] is not None
+    [reference] = folder.log("reference_answers").records()
+    assert reference["policy"] == "hf:embedded"  # the same engine as the taught policy, no adapter

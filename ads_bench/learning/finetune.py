@@ -168,6 +168,14 @@ def base_weights(spec: ModelSpec) -> BaseWeights:
     )
 
 
+def base_engine_spec(spec: ModelSpec) -> str:
+    """The policy's own weights, with no adapter, on the engine its fine-tuned versions answer on
+    (transformers, or vLLM for a vLLM policy): the un-updated reference under this learner."""
+    base = base_weights(spec)
+    query = urlencode(base.options, safe="/")
+    return f"{base.backend}:{base.target}" + (f"?{query}" if query else "")
+
+
 def adapted_spec(base: BaseWeights, adapter: Path) -> str:
     return f"{base.backend}:{base.target}?" + urlencode(
         {**base.options, "adapter": str(adapter)}, safe="/"
@@ -294,4 +302,5 @@ LEARNER = Learner(
     "LoRA SFT (trl + peft) of the policy on the acquired items; the adapter is cached and reused",
     update,
     FinetuneConfig,
+    answer_engine=base_engine_spec,
 )

@@ -37,6 +37,9 @@ class Learner:
     description: str
     update: UpdateFn
     config_type: type | None = None
+    # spec -> the same weights on the engine this learner's taught policies answer on (None: the
+    # policy's own). The un-updated reference answers there too, so only the learning differs.
+    answer_engine: Callable[[Any], str] | None = None
 
     def make_config(self, value: Any = None) -> Any:
         """The learner's config dataclass from None (defaults), an instance, or a mapping."""
@@ -69,6 +72,19 @@ class Learner:
             for f in dataclasses.fields(self.config_type)
             if f.default is not dataclasses.MISSING and f.repr
         )
+
+
+async def base_policy(learner_name: str, model: Any, runtime: Any) -> Policy:
+    """The un-updated policy a run teaches and compares against, on the learner's engine: under
+    ``finetune`` the taught policy answers through transformers (base + adapter), so the
+    reference must too, not through llama.cpp (issue 17, item 6)."""
+    import asyncio
+
+    engine = get_learner(learner_name).answer_engine
+    if engine is None:
+        return Policy(model)
+    spec = await asyncio.to_thread(engine, model.spec)  # may convert weights once (cached)
+    return Policy(runtime.model(spec, role="policy"))
 
 
 _PYTHON_LEARNERS: dict[str, Learner] = {}

@@ -36,6 +36,7 @@ from ads_bench.acquisition.items import Acquisition
 from ads_bench.acquisition.trajectory import API_NAMES, Trajectory
 from ads_bench.learning import get_learner
 from ads_bench.learning.policy import Policy
+from ads_bench.learning.registry import base_policy
 from ads_bench.models.client import ChatModel, Runtime
 from ads_bench.models.convert import local_weights_dir
 from ads_bench.models.spec import parse_spec, with_options
@@ -334,7 +335,8 @@ async def collect_iteration(iteration: int, spec: str, tasks: list[Task], config
     acquisition = acquisition_context(config, runtime, optimizer=None,
                                       optimizer_temperature=config.sample_temperature)
     policy_model = acquisition.policy
-    ctx = IterationContext(config, runtime, runtime.model(spec, role="optimizer"), acquisition, Policy(policy_model),
+    base = await base_policy(config.learner, policy_model, runtime)  # same engine as the taught side
+    ctx = IterationContext(config, runtime, runtime.model(spec, role="optimizer"), acquisition, base,
                            runtime.model(config.judge, role="judge"), get_learner(config.learner), iteration)
     gate = asyncio.Semaphore(2)
     with progress_bar(f"iteration {iteration}: sampling, executing, rewarding", len(tasks), runtime.ledger,

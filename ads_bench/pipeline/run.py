@@ -27,6 +27,7 @@ from ads_bench.acquisition.items import Acquisition
 from ads_bench.errors import UserError
 from ads_bench.learning import get_learner
 from ads_bench.learning.policy import Policy
+from ads_bench.learning.registry import base_policy
 from ads_bench.models.backend import reproducibility
 from ads_bench.models.client import Runtime
 from ads_bench.models.ledger import fee_scope
@@ -195,7 +196,7 @@ async def run_strategy(
                                       optimizer_temperature=config.optimizer_temperature)
         policy_model = context.policy
         params = SamplingParams(temperature=0.0, max_tokens=config.max_tokens, seed=config.seed)
-        base = Policy(policy_model)
+        base = await base_policy(config.learner, policy_model, runtime)  # the taught side's engine
 
         with progress_bar(f"acquiring ({config.strategy})", len(tasks), runtime.ledger, console) as advance:
             acquisitions = await acquire_all(tasks, config.strategy, context, folder, advance)
