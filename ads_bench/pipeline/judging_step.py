@@ -21,6 +21,15 @@ from ads_bench.pipeline.prompts import Prompt
 from ads_bench.store.jsonl import JsonlLog
 
 CHUNK = 32
+#: the embedded engine runs one request at a time, so a large chunk batches nothing and only holds
+#: the progress line at 0/N; and it writes ~20–40 tokens/s, so a judge config's 1–4k-token cap
+#: would spend minutes a judgment: both are sized to it unless --judge-max-tokens is given
+EMBEDDED_CHUNK = 4
+EMBEDDED_JUDGE_MAX_TOKENS = 256
+
+
+def _is_embedded(model: ChatModel) -> bool:
+    return getattr(getattr(model, "spec", None), "backend", None) == "embedded"
 
 
 def judgment_ids(prompt: Prompt) -> list[str]:
@@ -50,13 +59,17 @@ async def judge_answers(
     todo = [p for p in prompts if p.id in answers and any(j not in done for j in judgment_ids(p))]
     if on_done and len(prompts) - len(todo):
         on_done(len(prompts) - len(todo))
+    chunk_size = CHUNK
+    if _is_embedded(judge_model):
+        chunk_size = EMBEDDED_CHUNK
+        max_tokens = max_tokens or EMBEDDED_JUDGE_MAX_TOKENS
     groups: dict[str, list[Prompt]] = defaultdict(list)
     for prompt in todo:
         groups[judge_config or prompt.judge].append(prompt)
     for config_name, group in groups.items():
         config = load_judge_config(config_name)
-        for start in range(0, len(group), CHUNK):
-            chunk = group[start : start + CHUNK]
+        for start in range(0, len(group), chunk_size):
+            chunk = group[start : start + chunk_size]
             if config.mode == "pairwise":
                 records = await _pairwise(judge_model, config, chunk, answers, reference_answers, orders, retries, max_tokens)
             else:
