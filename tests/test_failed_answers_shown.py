@@ -24,4 +24,5 @@ async def test_a_failed_answer_is_in_metrics_and_unjudged_and_rescore_keeps_the_
     assert again["n_failed_answers"] == 1
     assert rescored.config["orders"] is None  # alpacaeval's published protocol: one random order
     assert not any("not comparable" in w for w in again.get("warnings", []))
-    assert again["cost"]["run_usd"] == 0.0  # a local server is priced $0 unless the spec says otherwise
+    # a local server's tokens take the hosted-equivalent price of a model of unknown size (never $0)
+    assert again["cost"]["run_usd"] > 0.0

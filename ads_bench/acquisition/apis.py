@@ -37,8 +37,12 @@ class AcquisitionApi(Protocol):
 
 
 def _usage_cost(model: ChatModel, responses: list[ChatResponse]) -> tuple[int, int, float]:
-    prompt = sum(c.usage.prompt_tokens for r in responses for c in r.completions if not c.cached)
-    completion = sum(c.usage.completion_tokens for r in responses for c in r.completions if not c.cached)
+    """Tokens and $ of a call, its cached completions included: what the call costs, not what this
+    execution paid (the run-cost convention of ``models/ledger.py``). Otherwise a trajectory that
+    repeats a call another sample of the same task made first (or shares it in flight) would look
+    cheaper to cost-tier selection than the same trajectory run alone."""
+    prompt = sum(c.usage.prompt_tokens for r in responses for c in r.completions)
+    completion = sum(c.usage.completion_tokens for r in responses for c in r.completions)
     return prompt, completion, model.price().cost(prompt, completion)
 
 

@@ -1,10 +1,12 @@
 """The acquisition cost model: a fixed fee per call of each API plus the model tokens it used.
 
-Token costs come from the price table through the model layer (local engines are $0). The
-fixed fees are this project's defaults, not the paper's (it gives none): they stand for what a
-search API, a policy's own generations and a human expert's answer cost relative to each other,
-keep cost-tier selection meaningful when every model is local and free, and are overridable
-(``--api-costs FILE`` with ``{information_retrieval: 0.005, ...}``).
+Token costs come from the price table through the model layer; a local engine's tokens take a
+hosted-equivalent price (``models/prices.yaml``, ``models/local_price.py``), so no call is free.
+The fixed fees are this project's defaults, not the paper's (it gives none): they stand for what
+a search API, a policy's own generations and a human expert's answer cost relative to each
+other, and are overridable (``--api-costs FILE`` with ``{information_retrieval: 0.005, ...}``).
+Every default fee is nonzero: a free API would make cost-tier selection prefer trajectories
+made of it whatever they bring (``optimizer/selection.py``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from ads_bench.errors import UserError
 
 DEFAULT_FEES_USD = {
     INFORMATION_RETRIEVAL: 0.005,  # a web-search API call (Bing/Brave list prices: ~$5 per 1000)
-    DEMONSTRATION_GENERATION: 0.0,  # the policy's own tokens only
+    # a request to a hosted generation endpoint on top of its tokens: a fifth of a search call,
+    # so that demonstrations stay the cheapest API per call (the paper: QA the dearest)
+    DEMONSTRATION_GENERATION: 0.001,
     QUESTION_ANSWERING: 0.05,  # the expert stands in for a human annotator's answer
 }
 

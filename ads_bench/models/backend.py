@@ -27,7 +27,8 @@ class Backend(Protocol):
     name: str
     #: everything that changes outputs (weights hash, model name, adapter, engine): the cache key
     identity: dict[str, Any]
-    #: the model name looked up in the price table, or None for local engines (free)
+    #: the model name looked up in the price table, or None for a local engine (priced by its
+    #: ``name`` at the hosted-equivalent figure: ``models/local_price.py``)
     price_name: str | None
     #: requests the engine prefers per ``generate`` call (1 = one per call, fanned out concurrently)
     batch_size: int

@@ -24,6 +24,7 @@ from ads_bench.errors import UserError
 from ads_bench.models.backend import Backend, MalformedReply, create_backend, malformed_reason
 from ads_bench.models.cache import ResponseCache, request_key
 from ads_bench.models.ledger import FREE, Ledger, Price, PriceTable
+from ads_bench.models.local_price import local_price
 from ads_bench.models.retries import retry_scope
 from ads_bench.models.spec import ModelSpec, parse_spec
 from ads_bench.models.types import ROLES, CallRecord, ChatRequest, ChatResponse, Completion
@@ -60,6 +61,8 @@ class ChatModel:
         self.runtime = runtime
         self._started = False
         self._start_lock: asyncio.Lock | None = None
+        #: which repeat of a measurement this model's calls are (``--repeats``; 0: an ordinary call)
+        self.repeat = 0
 
     # -- description -----------------------------------------------------------------------
     @property
@@ -76,7 +79,21 @@ class ChatModel:
 
     def with_role(self, role: str) -> ChatModel:
         """The same loaded model, billed under another role."""
-        return ChatModel(self.spec, self.backend, role, self.runtime)
+        model = ChatModel(self.spec, self.backend, role, self.runtime)
+        model.repeat = self.repeat
+        return model
+
+    def for_repeat(self, repeat: int) -> ChatModel:
+        """The same loaded model, asked again as repeat ``repeat`` of a measurement (``--repeats``).
+
+        Its cache keys carry the index, so repeat r is computed by the engine once, never answered
+        from another repeat's cache entry (the cache is bypassed for it, which is what measures
+        the engine's own nondeterminism), billed as its own call, and replayed free when the
+        command is rerun. Repeat 0 is the ordinary call: its keys are unchanged.
+        """
+        model = ChatModel(self.spec, self.backend, self.role, self.runtime)
+        model.repeat = repeat
+        return model
 
     def price(self) -> Price:
         return self.runtime.price_for(self.spec, self.backend)
@@ -116,7 +133,7 @@ class ChatModel:
     async def stream(self, requests: Sequence[ChatRequest]) -> AsyncIterator[tuple[int, ChatResponse]]:
         """Yield ``(position, response)`` as answers arrive: cache hits first, then the rest."""
         cache = self.runtime.cache
-        identity = self.backend.identity
+        identity = self.backend.identity if not self.repeat else {**self.backend.identity, "repeat": self.repeat}
         hits: list[tuple[int, ChatResponse]] = []
         pending: dict[tuple[str, ...], _Pending] = {}
         all_keys = {
@@ -351,8 +368,8 @@ class Runtime:
     def price_for(self, spec: ModelSpec, backend: Backend) -> Price:
         if "price_in" in spec.options or "price_out" in spec.options:
             return Price(float(spec.options.get("price_in", 0)), float(spec.options.get("price_out", 0)))
-        if backend.price_name is None:
-            return FREE
+        if backend.price_name is None:  # a local engine: its hosted-equivalent price, never $0
+            return local_price(self.prices, backend.name)[0]
         price = self.prices.lookup(backend.price_name)
         if price is None:
             if backend.price_name not in _WARNED_UNPRICED:

@@ -74,7 +74,8 @@ class OpenAIBackend:
             raise UserError(f"'{spec.label}' needs an API key: export {key_env}=... (it is never logged)")
         self.replicas = [Replica(url) for url in urls]
         self.name = spec.target
-        # a server on this machine (a local vLLM or llama.cpp) bills no tokens; a remote one is priced
+        # a server on this machine (a local vLLM or llama.cpp) takes the hosted-equivalent price of a
+        # local engine (models/local_price.py); a remote one its listed price
         local = all(urllib.parse.urlparse(r.base_url).hostname in LOCAL_HOSTS for r in self.replicas)
         self.price_name = None if local else spec.target
         self.context_window = option(spec, "context_window", None)
