@@ -148,3 +148,29 @@ def test_missing_verdicts_keep_rewards_aligned_with_their_instructions():
     race.observe(0, [0.9, None])
     race.observe(1, [0.1, 0.2])
     assert race.observed == {0: [0.9], 1: [0.1, 0.2]}
+
+
+def test_a_race_that_stops_early_logs_its_forecast_apart_from_what_was_measured():
+    matrix = noisy_matrix([0.9, 0.5, 0.52, 0.48, 0.5, 0.1])
+    race = run_race(matrix, [1.0] * 6)
+    partly = [i for i in range(6) if len(race.observed[i]) < 16]
+    assert partly  # the race skipped some judgments
+    for i in range(6):
+        fields = race.reward_fields(i)
+        judged = race.observed[i]
+        assert fields["reward_measured"] == pytest.approx(sum(judged) / len(judged))
+        assert fields["reward_forecast"] == race.mean(i)  # what selection ran on
+        assert (fields["reward_judged"], fields["reward_of"]) == (len(judged), 16)
+        assert fields["reward_exact"] == (i not in partly)
+    assert any(race.reward_fields(i)["reward_forecast"] != race.reward_fields(i)["reward_measured"] for i in partly)
+
+
+def test_a_fully_judged_or_constant_reward_is_exact_and_a_failed_sample_has_none():
+    from ads_bench.optimizer.racing import reward_fields
+
+    assert reward_fields(0.6, [0.5, 0.7], 2) == {"reward_measured": 0.6, "reward_forecast": 0.6, "reward_exact": True,
+                                                 "reward_judged": 2, "reward_of": 2}
+    assert reward_fields(0.5, [0.5], 4, constant=True)["reward_exact"]  # acquired nothing: one judgment says it all
+    assert not reward_fields(0.55, [0.5], 4)["reward_exact"]
+    failed = reward_fields(None, [], 4)
+    assert failed["reward_measured"] is None and failed["reward_forecast"] is None and not failed["reward_exact"]

@@ -41,6 +41,7 @@ async def test_two_iterations_leave_an_sft_and_a_dpo_adapter_that_run_uses(fresh
     for record in samples:
         for sample in record["samples"]:
             assert {"text", "trajectory", "reward", "cost_usd", "held_out_rewards"} <= set(sample)
+            assert {"reward_measured", "reward_forecast", "reward_exact", "reward_judged"} <= set(sample)
     sft, dpo = rows[0]["training"], rows[1]["training"]
     assert sft["kind"] == "sft" and sft["steps"] > 0
     assert dpo.get("kind") == "dpo" or dpo.get("skipped"), dpo
@@ -95,3 +96,15 @@ def test_training_data_uses_the_canonical_rendering_of_chosen_and_rejected():
     assert json.loads(good.render())["calls"][0]["api"] == "question_answering"
     stats = iteration_stats([record])
     assert stats["parse_failure_rate"] == 0.5 and stats["pairs"] == 1 and stats["chosen_mean_reward"] == 0.9
+
+
+def test_iteration_stats_keep_the_measured_mean_reward_apart_from_the_forecast_one():
+    from ads_bench.optimizer.racing import reward_fields
+
+    sample = {"cost_usd": 0.1, "api_counts": {"question_answering": 1}, "n_calls": 1, "parse_error": None}
+    samples = [{**sample, "reward": 0.8, **reward_fields(0.8, [0.7], 4)},  # the race stopped after one judgment
+               {**sample, "reward": 0.4, **reward_fields(0.4, [0.5, 0.3, 0.4, 0.4], 4)}]
+    stats = iteration_stats([{"samples": samples, "chosen": 0, "rejected": 1, "evaluations": 5,
+                              "evaluations_exhaustive": 8}])
+    assert stats["mean_reward"] == pytest.approx(0.6) and stats["mean_reward_measured"] == pytest.approx(0.55)
+    assert stats["forecast_rewards"] == 1

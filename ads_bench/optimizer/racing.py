@@ -49,6 +49,7 @@ import math
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -241,11 +242,31 @@ class Race:
     def evaluations(self) -> int:
         return sum(len(v) for v in self.observed.values())
 
+    def reward_fields(self, i: int) -> dict[str, Any]:
+        """What a log says of trajectory i's reward, measured and forecast apart (:func:`reward_fields`)."""
+        return reward_fields(self.mean(i) if self.observed.get(i) else None, self.observed.get(i, []),
+                             self.n_instructions, constant=i in self._constant)
+
     def selection(self) -> Selection:
         scored = [
             Scored(i, self.mean(i) if self.observed.get(i) else None, self.costs[i]) for i in range(len(self.costs))
         ]
         return select(scored, self.tau)
+
+
+def reward_fields(forecast: float | None, judged: Sequence[float], n_instructions: int,
+                  constant: bool = False) -> dict[str, Any]:
+    """A sample's reward as its log states it: ``reward_measured`` is the mean of the judgments made;
+    ``reward_forecast`` is the race's estimate of the mean over all ``n_instructions``, the figure
+    selection ran on (and the sample's ``reward``). ``reward_exact`` says whether the forecast is
+    the exhaustive mean itself: every instruction judged, or a ``constant`` trajectory (one that
+    acquired nothing, judged once as the un-updated policy). Otherwise the race stopped early and
+    the forecast holds judgments no judge made, which a reader must be able to tell from a
+    measurement. ``reward_judged`` of ``reward_of`` instructions were judged; None: a failed sample."""
+    measured = sum(judged) / len(judged) if judged else None
+    return {"reward_measured": measured, "reward_forecast": forecast if judged else None,
+            "reward_exact": bool(judged) and (constant or len(judged) >= n_instructions),
+            "reward_judged": len(judged), "reward_of": n_instructions}
 
 
 @dataclass

@@ -44,7 +44,7 @@ from ads_bench.models.types import SamplingParams
 from ads_bench.optimizer import training
 from ads_bench.optimizer.checkpoints import record_latest
 from ads_bench.optimizer.provenance import parse_apis
-from ads_bench.optimizer.racing import Race
+from ads_bench.optimizer.racing import Race, reward_fields
 from ads_bench.optimizer.rewards import RewardEvaluator
 from ads_bench.optimizer.selection import Scored, select
 from ads_bench.pipeline.apis import AcquisitionSettings, acquisition_context
@@ -168,6 +168,7 @@ async def collect_task(task: Task, ctx: IterationContext) -> dict[str, Any]:
         {"k": k, "text": text, "trajectory": trajectory.to_dict(), "parse_error": trajectory.error,
          "n_calls": len(acquisition.outcomes), "api_counts": acquisition.api_counts(),
          "n_items": len(acquisition.items), "cost_usd": acquisition.cost_usd, "reward": rewards[k],
+         **reward_fields(rewards[k], per_instruction[k], len(view.held_out), constant=not acquisition.items),
          "held_out_rewards": per_instruction[k], "evaluations": evaluations[k],
          "acquisition": acquisition.to_dict()}
         for k, (text, trajectory, acquisition) in enumerate(zip(texts, trajectories, acquisitions, strict=True))
@@ -185,6 +186,7 @@ async def collect_task(task: Task, ctx: IterationContext) -> dict[str, Any]:
 def iteration_stats(records: list[dict[str, Any]]) -> dict[str, Any]:
     samples = [s for r in records for s in r["samples"]]
     rewards = [s["reward"] for s in samples if s["reward"] is not None]
+    measured = [s["reward_measured"] for s in samples if s.get("reward_measured") is not None]
     api_counts: Counter[str] = Counter()
     for sample in samples:
         api_counts.update(sample["api_counts"])
@@ -194,6 +196,10 @@ def iteration_stats(records: list[dict[str, Any]]) -> dict[str, Any]:
         "tasks": len(records),
         "samples": len(samples),
         "mean_reward": sum(rewards) / len(rewards) if rewards else None,
+        # the judgments alone, and how many rewards the race forecast in part (stopped early)
+        "mean_reward_measured": (sum(measured) / len(measured)) if measured else None,
+        "forecast_rewards": sum(1 for s in samples if s.get("reward_measured") is not None
+                                and not s.get("reward_exact", True)),
         "mean_cost_usd": sum(s["cost_usd"] for s in samples) / len(samples) if samples else None,
         "chosen_mean_reward": sum(s["reward"] for s in chosen) / len(chosen) if chosen else None,
         "chosen_mean_cost_usd": sum(s["cost_usd"] for s in chosen) / len(chosen) if chosen else None,
