@@ -55,6 +55,12 @@ def export_lora_gguf(adapter_dir: str | Path, base_gguf: str | Path, out: str | 
     config = json.loads(config_path.read_text())
     if config.get("peft_type") != "LORA" or config.get("rank_pattern") or config.get("alpha_pattern"):
         raise UserError(f"{adapter_dir}: only plain LoRA adapters (one rank and alpha) export to llama.cpp")
+    # llama.cpp scales every LoRA by alpha/r and knows no magnitude vector: an rsLoRA adapter
+    # (alpha/sqrt(r)) would run at the wrong strength and a DoRA one without its magnitudes
+    for flag, name in (("use_rslora", "rsLoRA"), ("use_dora", "DoRA")):
+        if config.get(flag):
+            raise UserError(f"{adapter_dir}: {name} adapters ({flag}: true) do not export to llama.cpp, whose "
+                            "LoRA scaling is alpha/r: train with plain LoRA, or serve it with hf: or vllm:")
 
     reader = gguf.GGUFReader(str(base_gguf))
     arch = _field(reader, "general.architecture")

@@ -1,9 +1,19 @@
 """The offline vLLM engine (``vllm:/path/to/model``), for GPU machines: the ``gpu`` extra.
 
-One engine per process takes the whole batch at once (vLLM schedules it with continuous
-batching and prefix caching). LoRA adapters (``?adapter=DIR``) are served as LoRA requests on
-the shared base weights, which is how trained optimizer checkpoints run at full speed.
-Options: ``tensor_parallel_size``, ``gpu_memory_utilization``, ``max_model_len``, ``max_lora_rank``.
+One engine per base weights per process takes the whole batch at once (vLLM schedules it with
+continuous batching and prefix caching). Every spec on the same weights shares that engine:
+LoRA adapters (``?adapter=DIR``) are LoRA requests on it, each with a stable id, so the policy
+and every optimizer checkpoint trained on its weights run on one engine. Engines are built with
+LoRA enabled for that reason (``?enable_lora=0`` turns it off for a weights path that never takes
+an adapter). One lock per engine: vLLM's ``LLM.chat`` is not safe from two threads at once,
+however many specs share the engine.
+
+Engines on different weights divide the GPU explicitly: each takes its
+``gpu_memory_utilization`` (default 0.85 for the first, and a second one must be given its
+share), and a process whose engines would ask for more than :data:`GPU_MEMORY_CEILING` of the
+GPU is refused with one line before the second engine loads, instead of running out of memory.
+Options: ``tensor_parallel_size``, ``gpu_memory_utilization``, ``max_model_len``, ``max_lora_rank``,
+``enable_lora``.
 """
 
 from __future__ import annotations
@@ -13,6 +23,7 @@ import json
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +33,28 @@ from ads_bench.models.fingerprint import tree_sha256
 from ads_bench.models.spec import ModelSpec
 from ads_bench.models.types import ChatRequest, Completion, TokenLogprob, Usage
 
-_ENGINES: dict[tuple, Any] = {}
+#: the share of one GPU that all engines of a process may ask for together (vLLM's own default
+#: for one engine is 0.9)
+GPU_MEMORY_CEILING = 0.9
+DEFAULT_GPU_MEMORY_UTILIZATION = 0.85
+
+
+@dataclass
+class _Engine:
+    llm: Any
+    memory: float
+    lock: threading.Lock = field(default_factory=threading.Lock)  # LLM.chat from one thread at a time
+    lora_ids: dict[str, int] = field(default_factory=dict)  # adapter content hash -> LoRA request id
+
+    def lora_id(self, adapter_sha256: str) -> int:
+        """A LoRA request id that is unique on this engine and stable for the adapter's content
+        (vLLM caches adapters by id: two adapters must never share one, and one adapter served
+        under two specs should not load twice)."""
+        with self.lock:
+            return self.lora_ids.setdefault(adapter_sha256, len(self.lora_ids) + 1)
+
+
+_ENGINES: dict[tuple, _Engine] = {}
 _LOCK = threading.Lock()
 
 
@@ -64,43 +96,55 @@ class VLLMBackend:
             "adapter_sha256": tree_sha256(self.adapter) if self.adapter else None,
         }
         self.context_window = option(spec, "max_model_len", None)
-        self._llm = None
-        self._lock = threading.Lock()
+        self._engine: _Engine | None = None
+
+    @property
+    def _llm(self) -> Any:
+        return self._engine.llm if self._engine else None
 
     def _engine_key(self) -> tuple:
+        """What makes two specs need different engines: the weights and how they are laid out.
+        An adapter is not part of it (it is a request on the engine of its base weights)."""
         o = self.spec.options
-        return (
-            self.path,
-            o.get("tensor_parallel_size", 1),
-            o.get("gpu_memory_utilization", 0.85),
-            o.get("max_model_len"),
-            bool(self.adapter) or bool(o.get("enable_lora")),
-        )
+        return (str(Path(self.path).resolve()) if Path(self.path).exists() else self.path,
+                int(o.get("tensor_parallel_size", 1)), o.get("max_model_len"))
 
     async def start(self) -> None:
-        if self._llm is None:
-            self._llm = await asyncio.to_thread(self._load)
+        if self._engine is None:
+            self._engine = await asyncio.to_thread(self._load)
             if self.context_window is None:
                 self.context_window = self._llm.llm_engine.model_config.max_model_len
 
-    def _load(self) -> Any:
-        from vllm import LLM
-
+    def _load(self) -> _Engine:
         key = self._engine_key()
         with _LOCK:
-            if key not in _ENGINES:
-                path, tp, memory, max_len, lora = key
-                kwargs: dict[str, Any] = {
-                    "model": path,
-                    "tensor_parallel_size": tp,
-                    "gpu_memory_utilization": memory,
-                    "enable_prefix_caching": True,
-                }
-                if max_len:
-                    kwargs["max_model_len"] = max_len
-                if lora:
-                    kwargs.update(enable_lora=True, max_lora_rank=option(self.spec, "max_lora_rank", 64))
-                _ENGINES[key] = LLM(**kwargs)
+            if key in _ENGINES:
+                return _ENGINES[key]
+            memory = float(self.spec.options.get("gpu_memory_utilization", DEFAULT_GPU_MEMORY_UTILIZATION))
+            taken = sum(engine.memory for engine in _ENGINES.values())
+            if taken + memory > GPU_MEMORY_CEILING + 1e-9:
+                raise UserError(
+                    f"vLLM engine for {self.path} would take gpu_memory_utilization={memory:g} on top of "
+                    f"{taken:g} already taken by {len(_ENGINES)} other engine(s) in this process: give each "
+                    f"spec ?gpu_memory_utilization= so that they sum to at most {GPU_MEMORY_CEILING:g}, or "
+                    "serve the checkpoints as adapters on one base (?adapter=DIR)"
+                )
+            from vllm import LLM
+
+            path, tp, max_len = key
+            kwargs: dict[str, Any] = {
+                "model": self.path,
+                "tensor_parallel_size": tp,
+                "gpu_memory_utilization": memory,
+                "enable_prefix_caching": True,
+            }
+            if max_len:
+                kwargs["max_model_len"] = max_len
+            if str(self.spec.options.get("enable_lora", "1")).lower() not in ("0", "false", "no"):
+                kwargs.update(enable_lora=True, max_lora_rank=option(self.spec, "max_lora_rank", 64))
+            elif self.adapter:
+                raise UserError(f"{self.spec.label}: an adapter needs LoRA on its engine: drop enable_lora=0")
+            _ENGINES[key] = _Engine(LLM(**kwargs), memory)
             return _ENGINES[key]
 
     async def generate(self, requests: Sequence[ChatRequest]) -> list[BackendResult]:
@@ -113,11 +157,12 @@ class VLLMBackend:
         from vllm import SamplingParams
 
         lora = None
+        engine = self._engine
         if self.adapter:
             from vllm.lora.request import LoRARequest
 
-            # a stable integer id per adapter path, as vLLM requires
-            lora = LoRARequest(Path(self.adapter).name, abs(hash(self.adapter)) % (1 << 31) + 1, self.adapter)
+            sha = self.identity["adapter_sha256"]
+            lora = LoRARequest(f"{Path(self.adapter).name}-{sha[:12]}", engine.lora_id(sha), str(self.adapter))
         sampling = [
             SamplingParams(
                 n=r.params.n,
@@ -132,8 +177,8 @@ class VLLMBackend:
             for r in requests
         ]
         started = time.perf_counter()
-        with self._lock:
-            outputs = self._llm.chat(
+        with engine.lock:
+            outputs = engine.llm.chat(
                 [list(r.messages) for r in requests], sampling, lora_request=lora, use_tqdm=False
             )
         latency = (time.perf_counter() - started) / max(1, len(requests))

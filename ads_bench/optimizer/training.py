@@ -84,7 +84,8 @@ def _device_args() -> dict[str, Any]:
     import torch
 
     if torch.cuda.is_available():
-        return {"bf16": True, "use_cpu": False}
+        # bf16 only where the GPU has it (Ampere and later): T4 and V100 fail with it set
+        return {"bf16": torch.cuda.is_bf16_supported(), "use_cpu": False}
     return {"bf16": False, "use_cpu": True}
 
 
