@@ -37,9 +37,21 @@ def test_equal_costs_in_a_tier_fall_back_to_reward_then_sample_index():
     assert (select(tied, 0.0).chosen, select(tied, 0.0).rejected) == (0, 2)
 
 
-def test_equal_rewards_give_a_chosen_trajectory_but_no_pair():
-    selection = select(scored((0.5, 3.0), (0.5, 1.0), (0.5, 2.0)), 0.5)
-    assert selection.chosen == 1 and selection.rejected is None and "equal" in selection.reason
+@pytest.mark.parametrize("tau", [0.0, 0.2, 0.5, 1.0])
+def test_equal_rewards_pair_the_cheapest_over_the_dearest_as_the_tiers_say(tau):
+    # R = 0.5, 0.5, 0.5: both tiers hold all three whatever tau (ADS.md's rule, followed as stated)
+    selection = select(scored((0.5, 3.0), (0.5, 1.0), (0.5, 2.0)), tau)
+    assert (selection.chosen, selection.rejected) == (1, 0) and "cheapest over the dearest" in selection.reason
+
+
+def test_an_empty_trajectory_that_ties_is_preferred_to_one_that_paid_for_nothing():
+    selection = select(scored((0.5, 0.07), (0.5, 0.0)), 0.0)  # its data changed no judgment
+    assert (selection.chosen, selection.rejected) == (1, 0)
+
+
+def test_equal_rewards_and_equal_costs_give_a_chosen_trajectory_but_no_pair():
+    selection = select(scored((0.5, 1.0), (0.5, 1.0), (0.5, 1.0)), 0.2)
+    assert selection.chosen == 0 and selection.rejected is None and "equal" in selection.reason
 
 
 def test_a_single_trajectory_is_chosen_for_sft_without_a_pair():

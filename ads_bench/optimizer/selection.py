@@ -10,9 +10,16 @@ through this choice, never as a term added to the reward.
 
 Ties the paper leaves open, decided here so that every run is reproducible: within a tier,
 equal costs are broken by reward (higher for chosen, lower for rejected), then by sample index
-(lower first). A task yields no pair when fewer than two trajectories have a reward, or when
-all rewards are equal (nothing separates a better trajectory from a worse one); with one
-usable trajectory it still yields a chosen one for rejection-sampling SFT.
+(lower first). With one usable trajectory a task yields a chosen one for rejection-sampling SFT
+and no pair.
+
+When every reward is equal (R = 0.5, 0.5, 0.5), both tiers hold every trajectory whatever τ, so
+the rule as ADS.md states it gives the cheapest over the dearest, and so do we: the trajectories
+did equally well, and the one that paid less for it is the better one. Only when the costs are
+equal too is there no pair (nothing separates the trajectories at all). This is where cost alone
+teaches the optimizer: a judge that cannot tell any answers apart, or data that changes nothing,
+ties every reward, and the pair then prefers the cheaper trajectory, an empty one if present
+(no data is worth paying for if it changes nothing). ``test_optimizer_selection.py`` pins it.
 """
 
 from __future__ import annotations
@@ -54,10 +61,12 @@ def select(trajectories: Sequence[Scored], tau: float) -> Selection:
     chosen = min(top, key=lambda t: (t.cost, -t.reward, t.index))
     if len(usable) == 1:
         return Selection(chosen.index, None, "a single usable trajectory: chosen only")
-    if r_max == r_min:
-        return Selection(chosen.index, None, "all rewards equal: no preference pair")
     bottom = [t for t in usable if t.reward <= bottom_ceiling and t.index != chosen.index]
     if not bottom:  # only when the tiers overlap (τ ≥ 0.5) and hold the chosen one alone
         return Selection(chosen.index, None, "the bottom tier holds only the chosen trajectory")
     rejected = max(bottom, key=lambda t: (t.cost, -t.reward, -t.index))
+    if r_max == r_min:  # both tiers hold everything: the cheapest over the dearest, if costs differ
+        if rejected.cost == chosen.cost:
+            return Selection(chosen.index, None, "all rewards and costs equal: no preference pair")
+        return Selection(chosen.index, rejected.index, "all rewards equal: the cheapest over the dearest")
     return Selection(chosen.index, rejected.index)
