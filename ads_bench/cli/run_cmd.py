@@ -11,13 +11,30 @@ from ads_bench.judging.engine import ORDER_MODES
 from ads_bench.pipeline.run import RunConfig, run_strategy
 
 
+def with_suite_judge(ctx: click.Context, config: RunConfig) -> RunConfig:
+    """The suite's own judge (its YAML's ``metadata.default_judge``) when --judge was not given."""
+    import dataclasses
+
+    from click.core import ParameterSource
+
+    from ads_bench.pipeline.program_judging import suite_default_judge
+
+    if ctx.get_parameter_source("judge") in (ParameterSource.DEFAULT, None) and config.judge == "embedded":
+        judge = suite_default_judge(config.suite)
+        if judge:
+            return dataclasses.replace(config, judge=judge)
+    return config
+
+
 @click.command()
 @click.option("--strategy", default=None, help="none, prompting, rule-qa, rag, self-instruct, ir-only, demo-only, qa-only, ads (ads-bench list strategies).")
 @click.option("--suite", default="inhouse", show_default=True)
 @click.option("--policy", default="embedded", show_default=True, help="Model spec of the policy being taught.")
 @click.option("--optimizer", default=None, help="Model spec of the optimizer (a trained one: hf:...?adapter=DIR).")
 @click.option("--expert", default="embedded", show_default=True, help="Model spec answering the QA API.")
-@click.option("--judge", default="embedded", show_default=True)
+@click.option("--judge", default="embedded", show_default=True,
+              help="Model spec, or a programmatic judge program:exact|f1|numeric|regex (default: the "
+                   "suite's own default_judge if its YAML names one, e.g. wikifacts: program:numeric).")
 @click.option("--learner", type=click.Choice(["icl", "finetune"]), default="icl", show_default=True)
 @click.option("--limit", type=int, default=3, show_default=True, help="Tasks to run (the first N).")
 @click.option("--max-held-out", type=int, default=2, show_default=True, help="Held-out prompts judged per task.")
@@ -51,6 +68,7 @@ from ads_bench.pipeline.run import RunConfig, run_strategy
 def run(ctx: click.Context, config_file: str | None, out: str | None, prices: str | None, **options) -> None:
     """Run one strategy end to end; rerun the same command to resume."""
     config = build_config(RunConfig, ctx, options, config_file)
+    config = with_suite_judge(ctx, config)
     runtime = runtime_from(ctx, prices)
 
     async def go():

@@ -201,3 +201,8 @@ def _expansion_model(spec: str):
         ) from exc
     model = open_model(spec, role="expert")
     return model.generate_sync
+
+
+from ads_bench.cli.wikifacts_cmd import build_wikifacts_cmd  # noqa: E402  (its own module)
+
+suites.add_command(build_wikifacts_cmd)

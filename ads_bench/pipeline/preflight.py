@@ -21,6 +21,7 @@ from ads_bench.config import canonical_config
 from ads_bench.errors import UserError
 from ads_bench.judging.configs import load_judge_config
 from ads_bench.judging.engine import ORDER_MODES
+from ads_bench.judging.programmatic import is_program_judge, parse_program_judge
 from ads_bench.models.backend import backend_names
 from ads_bench.models.spec import ModelSpec, parse_spec
 from ads_bench.pipeline.lm_eval_scoring import is_lm_eval
@@ -48,6 +49,9 @@ def preflight(config: Config) -> Config:
         _check_grouping(config, suite)
     _check_judge_configs(config, suite)
     for role, spec in _model_specs(config):
+        if role == "judge" and is_program_judge(spec):
+            parse_program_judge(spec)  # a program checks answers against the truth: no model
+            continue
         _check_spec(role, spec)
     if is_run and config.learner == "icl":
         _check_context_window(parse_spec(config.policy))

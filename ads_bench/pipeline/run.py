@@ -37,6 +37,7 @@ from ads_bench.optimizer.provenance import run_optimizer_info
 from ads_bench.pipeline.answering import answer_prompts, count_failed_answers
 from ads_bench.pipeline.apis import AcquisitionSettings, acquisition_context
 from ads_bench.pipeline.judging_step import judge_answers
+from ads_bench.pipeline.program_judging import is_program_judge, judge_answers_programmatically
 from ads_bench.pipeline.preflight import preflight
 from ads_bench.pipeline.prompts import Prompt, prompts_of
 from ads_bench.pipeline.scoring import resolve_orders, score_run
@@ -180,7 +181,8 @@ async def run_strategy(
         out or default_run_dir("run", config.to_dict(), config.strategy, config.suite, config.learner),
         config.to_dict(), kind="run",
         reproducibility=reproducibility(runtime, {
-            "policy": config.policy, "expert": config.expert, "judge": config.judge,
+            "policy": config.policy, "expert": config.expert,
+            "judge": None if is_program_judge(config.judge) else config.judge,
             "optimizer": config.optimizer if config.strategy in OPTIMIZER_STRATEGIES else None,
         }),
     )
@@ -208,7 +210,10 @@ async def run_strategy(
                 base_answers = await answer_prompts(base, prompts, folder.log("reference_answers"), params, on_done=advance)
             references = {pid: record["answers"] for pid, record in base_answers.items()}
         with progress_bar("judging", len(prompts), runtime.ledger, console) as advance:
-            judgments = await judge_answers(
+            judgments = judge_answers_programmatically(  # checked against the truth, $0
+                config.judge, prompts, answers, folder.log("judgments"),
+                reference_answers=references, on_done=advance,
+            ) if is_program_judge(config.judge) else await judge_answers(
                 runtime.model(config.judge, role="judge"), prompts, answers, folder.log("judgments"),
                 judge_config=config.judge_config, reference_answers=references, orders=orders,
                 retries=config.retries, max_tokens=config.judge_max_tokens, on_done=advance,

@@ -55,7 +55,7 @@ EMBEDDED_JUDGE_WARNING = "judged by the embedded SmolLM2-135M: tests the pipelin
 
 def judge_warnings(judge: str | None) -> list[str]:
     """What the judge itself makes of an LLM-judged headline."""
-    if judge is not None and parse_spec(judge).backend == "embedded":
+    if judge is not None and not judge.startswith("program:") and parse_spec(judge).backend == "embedded":
         return [EMBEDDED_JUDGE_WARNING]
     return []
 

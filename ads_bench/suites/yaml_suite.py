@@ -8,6 +8,9 @@ Layouts (``layout:``):
 - ``row`` — every row is one task of one prompt (public benchmarks); ``observed == held_out``.
 - ``grouped`` — rows with the same ``fields.task`` value form one task (one instruction a row).
 - ``list`` — every row is one task whose ``fields.instructions`` lists its instructions.
+- ``presplit`` — every row is one task already split: ``fields.observed`` and ``fields.held_out``
+  list its instructions (a built suite whose split carries meaning, e.g. ``wikifacts``: observed
+  and held-out questions are about different articles); ``split:`` does not apply.
 
 See ``tasks/README.md`` for every key, and ``ads-bench suites validate FILE`` to check a file.
 """
@@ -36,7 +39,7 @@ from ads_bench.suites._task import (
     Task,
 )
 
-LAYOUTS = ("row", "grouped", "list")
+LAYOUTS = ("row", "grouped", "list", "presplit")
 TOP_KEYS = {
     "name",
     "task",
@@ -63,6 +66,8 @@ FIELD_KEYS = {
     "category",
     "cluster",
     "metadata",
+    "observed",
+    "held_out",
 }
 SPLIT_KEYS = {"n_observed", "min_held_out", "seed"}
 REFERENCE_KEYS = {"file", "key", "file_key", "answer", "model", "flagged_wrong"}
@@ -170,6 +175,7 @@ def load_spec(path: Path) -> SuiteSpec:
         "row": ("instruction", "turns"),
         "grouped": ("instruction",),
         "list": ("instructions",),
+        "presplit": ("held_out",),
     }[layout]
     if not any(key in fields for key in needed):
         raise _fail(path, f"layout {layout!r} needs `fields.{needed[0]}`")
@@ -266,6 +272,7 @@ class _Group:
     cluster: str | None = None
     items: list[_Item] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
+    observed: tuple[str, ...] | None = None  # layout presplit: the row's own observed part
 
 
 def _text(spec: SuiteSpec, row: Record, number: int, key: str) -> Any:
@@ -314,6 +321,7 @@ def _groups(spec: SuiteSpec, rows: list[Record]) -> list[_Group]:
     ref = spec.references
     ref_index = _reference_index(spec)
     groups: dict[str, _Group] = {}
+    presplit: dict[str, tuple[str, ...]] = {}
     for number, row in enumerate(rows, 1):
 
         def reference_of(row: Record = row, number: int = number) -> tuple[str, ...] | None:
@@ -324,7 +332,14 @@ def _groups(spec: SuiteSpec, rows: list[Record]) -> list[_Group]:
             value = get_path(row, ref.answer, default=None)
             return None if value is None else _as_texts(value, "a reference answer", spec, number)
 
-        if spec.layout == "list":
+        if spec.layout == "presplit":
+            observed = _as_texts(get_path(row, spec.fields.get("observed", ""), default=[]) or [],
+                                 "observed", spec, number)
+            held = _as_texts(_text(spec, row, number, "held_out"), "held_out", spec, number)
+            items = [_Item(t) for t in held]
+            group_id = str(_text(spec, row, number, "id")) if "id" in spec.fields else str(number - 1)
+            presplit[group_id] = observed
+        elif spec.layout == "list":
             texts = _as_texts(
                 _text(spec, row, number, "instructions"), "instructions", spec, number
             )
@@ -377,6 +392,8 @@ def _groups(spec: SuiteSpec, rows: list[Record]) -> list[_Group]:
         elif spec.layout != "grouped":
             raise UserError(f"{spec.path}: two rows have the id {group_id!r}: ids must be unique")
         group.items.extend(items)
+        if spec.layout == "presplit":
+            group.observed = presplit[group_id]
     return list(groups.values())
 
 
@@ -448,6 +465,9 @@ def build_suite(
         if spec.layout == "row":
             observed = held_out = (items[0].instruction,)
             chosen = items
+        elif spec.layout == "presplit":
+            observed, held_out = group.observed or (), tuple(item.instruction for item in group.items)
+            chosen = list(group.items)
         else:
             if len(items) < n_obs + spec.split.min_held_out:
                 stats.too_small += 1

@@ -1,0 +1,207 @@
+"""``ads-bench suites build-wikifacts``: the verifiable fact suites, built offline from the shipped
+Wikipedia summaries (CC BY-SA 4.0, ``corpora/wiki_vital_level4/``).
+
+Recipe (deterministic per seed; only the seed-dependent steps use it):
+
+1. facts: every checkable question of every article (:mod:`ads_bench.suites.wikifacts_facts`);
+2. topics: the articles with facts, ordered by the leaf order of a Ward dendrogram over their
+   shipped MiniLM embeddings (``corpora/embeddings/``), so neighbours are articles of one topic;
+3. tasks: that order cut into runs of consecutive articles, each closed as soon as its articles,
+   dealt at random (seeded) to an observed and a held-out side, give each side >= ``min_side``
+   questions (runs reaching ``max_articles`` first are dropped); so a task's observed and
+   held-out questions are about *different* articles of one topic;
+4. splits: runs of ``block`` consecutive tasks (neighbouring topics) are shuffled with the seed
+   and dealt whole to ``wikifacts`` (``eval_share``) and ``wikifacts-train``, so the two suites
+   share no article and no topic block.
+
+Each held-out question keeps its truth in the task's metadata (``truth``, aligned with
+``held_out``): answer, answer type, fact kind, source document id and the evidence text.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ads_bench.acquisition.corpus import Corpus, load_corpus
+from ads_bench.errors import UserError
+from ads_bench.store.atomic import write_text_atomic
+from ads_bench.suites._split import stable_seed
+from ads_bench.suites._task import write_bytes_gzip_atomic
+from ads_bench.suites.wikifacts_facts import Fact, corpus_facts
+
+EVAL_SUITE, TRAIN_SUITE = "wikifacts", "wikifacts-train"
+DEFAULT_JUDGE = "program:numeric"
+LICENCE = ("questions and answers derived from English Wikipedia lead summaries "
+           "(© Wikipedia contributors, CC BY-SA 4.0; corpora/wiki_vital_level4/ATTRIBUTION.md)")
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    seed: int = 0
+    min_side: int = 4  # questions per side (observed, held out) of a task
+    max_articles: int = 8
+    block: int = 4  # neighbouring tasks kept in one suite
+    eval_share: float = 0.6
+
+
+def topic_order(corpus: Corpus, doc_ids: list[str]) -> list[str]:
+    """``doc_ids`` in the leaf order of a Ward dendrogram over their shipped embeddings."""
+    from scipy.cluster.hierarchy import leaves_list, linkage
+
+    embeddings = _shipped_embeddings(corpus)
+    rows = np.asarray([corpus._positions[d] for d in doc_ids])
+    vectors = embeddings[rows].astype(np.float64)
+    return [doc_ids[i] for i in leaves_list(linkage(vectors, method="ward"))]
+
+
+def _shipped_embeddings(corpus: Corpus) -> np.ndarray:
+    from ads_bench.acquisition.retrieval import embedding_model_id, shipped_embeddings_path
+
+    path = shipped_embeddings_path(corpus, embedding_model_id(None))
+    if not path.is_file():
+        raise UserError(f"the shipped corpus embeddings {path} are missing: restore corpora/embeddings/ "
+                        "from a source checkout of ads-bench")
+    return np.load(path)
+
+
+def _deal(run: list[str], facts: dict[str, list[Fact]], rng: random.Random, min_side: int):
+    """Articles of one run dealt to (observed, held out), each side >= ``min_side`` questions."""
+    order = run[:]
+    rng.shuffle(order)
+    sides: tuple[list[str], list[str]] = ([], [])
+    counts = [0, 0]
+    for doc_id in order:
+        side = 0 if counts[0] <= counts[1] else 1
+        sides[side].append(doc_id)
+        counts[side] += len(facts[doc_id])
+    if min(counts) < min_side:
+        return None
+    return sides
+
+
+def _tasks_of(order: list[str], facts: dict[str, list[Fact]], settings: BuildSettings,
+              rng: random.Random) -> tuple[list[tuple[list[str], list[str]]], int]:
+    """Cut the topic order into runs of consecutive articles, each run closed as soon as its
+    articles can be dealt into two sides of >= ``min_side`` questions; a run that reaches
+    ``max_articles`` without that is dropped (counted)."""
+    dealt, dropped, current = [], 0, []
+    for doc_id in order:
+        current.append(doc_id)
+        if sum(len(facts[d]) for d in current) >= 2 * settings.min_side:
+            sides = _deal(current, facts, rng, settings.min_side)
+            if sides is not None:
+                dealt.append(sides)
+                current = []
+            elif len(current) >= settings.max_articles:
+                dropped += 1
+                current = []
+    return dealt, dropped
+
+
+def _task(index: int, sides, facts: dict[str, list[Fact]], corpus: Corpus) -> dict[str, Any]:
+    observed_facts = [f for d in sides[0] for f in facts[d]]
+    held_facts = [f for d in sides[1] for f in facts[d]]
+    topics = Counter(str(corpus.by_id(d).metadata.get("topic", "")) for d in sides[0] + sides[1])
+
+    def truth(fact: Fact) -> dict[str, str]:
+        return {"answer": fact.answer, "answer_type": fact.answer_type, "kind": fact.kind,
+                "doc_id": fact.doc_id, "evidence": fact.evidence}
+
+    return {
+        "id": f"wf{index:04d}",
+        "category": topics.most_common(1)[0][0],
+        "observed": [f.question for f in observed_facts],
+        "held_out": [f.question for f in held_facts],
+        "metadata": {
+            "truth": [truth(f) for f in held_facts],
+            "observed_truth": [truth(f) for f in observed_facts],
+            "observed_articles": sides[0],
+            "held_out_articles": sides[1],
+        },
+    }
+
+
+def build_tasks(corpus: Corpus, settings: BuildSettings) -> tuple[list[dict], list[dict], dict[str, Any]]:
+    """(evaluation tasks, training tasks, build report) as task rows."""
+    facts = corpus_facts(corpus)
+    order = topic_order(corpus, sorted(facts))
+    rng = random.Random(stable_seed("wikifacts", settings.seed))
+    dealt, dropped = _tasks_of(order, facts, settings, rng)
+    tasks = [_task(index, sides, facts, corpus) for index, sides in enumerate(dealt)]
+    blocks = [tasks[i:i + settings.block] for i in range(0, len(tasks), settings.block)]
+    rng.shuffle(blocks)
+    n_eval = round(settings.eval_share * len(blocks))
+    evaluation = [t for block in blocks[:n_eval] for t in block]
+    training = [t for block in blocks[n_eval:] for t in block]
+    report = {
+        "seed": settings.seed,
+        "settings": settings.__dict__,
+        "corpus": {"name": corpus.name, "fingerprint": corpus.fingerprint, "documents": len(corpus)},
+        "articles_with_facts": len(facts),
+        "facts": sum(len(v) for v in facts.values()),
+        "fact_kinds": dict(Counter(f.kind for v in facts.values() for f in v).most_common()),
+        "tasks": {EVAL_SUITE: len(evaluation), TRAIN_SUITE: len(training)},
+        "held_out_questions": {EVAL_SUITE: sum(len(t["held_out"]) for t in evaluation),
+                               TRAIN_SUITE: sum(len(t["held_out"]) for t in training)},
+        "runs_dropped_unbalanced": dropped,
+    }
+    return evaluation, training, report
+
+
+def _yaml(name: str, data: str, settings: BuildSettings, command: str) -> str:
+    role = "evaluation" if name == EVAL_SUITE else "optimizer training (disjoint from wikifacts)"
+    return f"""# Verifiable fact questions ({role}), built offline from the shipped Wikipedia summaries.
+# A task is one topic; its observed and held-out questions are about different articles.
+# Each held-out question's answer, answer type and source article are in metadata.truth.
+# Built with: {command}
+name: {name}
+kind: wikifacts
+description: year questions (birth, death, start, end, publication) about Wikipedia vital articles, checked by program
+source: {command} (corpus wiki-vital-level4)
+license: CC BY-SA 4.0 (derived from English Wikipedia lead summaries; see corpora/wiki_vital_level4/ATTRIBUTION.md)
+data: {data}
+layout: presplit
+fields:
+  id: id
+  observed: observed
+  held_out: held_out
+  category: category
+  metadata: metadata
+judge:
+  mode: pairwise
+metadata:
+  default_judge: {DEFAULT_JUDGE}
+build:
+  command: {command}
+  seed: {settings.seed}
+  report: data/wikifacts/build_report.json
+"""
+
+
+def write_suites(out: Path, settings: BuildSettings, corpus: Corpus | None = None) -> dict[str, Any]:
+    """Write ``OUT/wikifacts.yaml``, ``OUT/wikifacts-train.yaml`` and their data under
+    ``OUT/data/wikifacts/``; returns the build report."""
+    started = time.perf_counter()
+    corpus = corpus or load_corpus()
+    evaluation, training, report = build_tasks(corpus, settings)
+    if not evaluation or not training:
+        raise UserError("the build made no tasks for one suite: lower --min-side")
+    command = f"ads-bench suites build-wikifacts --seed {settings.seed}"
+    data_dir = Path(out) / "data" / "wikifacts"
+    for name, rows in ((EVAL_SUITE, evaluation), (TRAIN_SUITE, training)):
+        text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        write_bytes_gzip_atomic(data_dir / f"{name}.jsonl.gz", text.encode("utf-8"))
+        write_text_atomic(Path(out) / f"{name}.yaml",
+                          _yaml(name, f"data/wikifacts/{name}.jsonl.gz", settings, command))
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    write_text_atomic(data_dir / "build_report.json", json.dumps(
+        {k: v for k, v in report.items() if k != "seconds"}, indent=2) + "\n")
+    return report
