@@ -35,7 +35,7 @@ def with_suite_judge(ctx: click.Context, config: RunConfig) -> RunConfig:
 @click.option("--judge", default="embedded", show_default=True,
               help="Model spec, or a programmatic judge program:exact|f1|numeric|regex (default: the "
                    "suite's own default_judge if its YAML names one, e.g. wikifacts: program:numeric).")
-@click.option("--learner", type=click.Choice(["icl", "finetune"]), default="icl", show_default=True)
+@click.option("--learner", type=click.Choice(["icl", "finetune", "source-finetune"]), default="icl", show_default=True)
 @click.option("--limit", type=int, default=3, show_default=True, help="Tasks to run (the first N).")
 @click.option("--max-held-out", type=int, default=2, show_default=True, help="Held-out prompts judged per task.")
 @click.option("--n-observed", type=int, default=None, help="Re-split tasks with this many observed instructions.")

@@ -5,7 +5,9 @@ and returns a new :class:`Policy` whose ``details`` record what happened (items 
 dropped and why, tokens, loss, adapter, seconds). Built-ins:
 
 - ``icl``: packs the items into the policy's system message within a token budget;
-- ``finetune``: LoRA SFT of the policy's weights on the items (trl + peft), adapter cached.
+- ``finetune``: LoRA SFT of the policy's weights on the items (trl + peft), adapter cached;
+- ``source-finetune``: the same LoRA SFT on the in-house training pool instead of the items
+  (the paper's Appendix F baseline), one cached adapter for every task.
 
 Other packages add learners under the entry-point group ``ads_bench.learners``.
 

@@ -28,6 +28,7 @@ UpdateFn = Callable[..., Awaitable[Policy]]
 BUILTIN_LEARNERS = {
     "icl": "ads_bench.learning.icl:LEARNER",
     "finetune": "ads_bench.learning.finetune:LEARNER",
+    "source-finetune": "ads_bench.learning.source_finetune:LEARNER",
 }
 
 

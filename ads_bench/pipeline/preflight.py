@@ -67,6 +67,9 @@ def _check_run_settings(config: Any) -> None:
     if config.strategy not in strategy_names():
         raise UserError(f"unknown strategy '{config.strategy}': choose one of {', '.join(strategy_names())}")
     get_learner(config.learner)  # unknown learner: its own one-line error
+    from ads_bench.strategies.source_data import check_source_pairing
+
+    check_source_pairing(config.strategy, config.learner)
     if config.optimizer_format not in OPTIMIZER_FORMATS:
         raise UserError(f"optimizer_format '{config.optimizer_format}' is unknown: use "
                         f"{' or '.join(OPTIMIZER_FORMATS)}")

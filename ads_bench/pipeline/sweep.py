@@ -29,6 +29,7 @@ from ads_bench.models.client import Runtime
 from ads_bench.pipeline.run import RunConfig, run_strategy
 from ads_bench.pipeline.sweep_optimizer import assign_optimizers, optimizer_plan
 from ads_bench.store.atomic import write_text_atomic
+from ads_bench.strategies.source_data import valid_pair
 
 RUN_FIELDS = {f.name for f in dataclasses.fields(RunConfig)}
 
@@ -61,7 +62,8 @@ def grid_configs(sweep: dict[str, Any]) -> list[tuple[str, RunConfig]]:
         chosen = dict(zip(keys, values, strict=True))
         name = ",".join(f"{k}={v}" for k, v in chosen.items())
         config = RunConfig(**{**base, **chosen})
-        out.append((name, config))
+        if valid_pair(config.strategy, config.learner):  # source-finetune runs only as a pair
+            out.append((name, config))
     return out
 
 

@@ -1,7 +1,7 @@
 """Data-acquisition strategies: the baselines and ADS, registered by name (entry point
 group ``ads_bench.strategies`` for other packages' strategies)."""
 
-from ads_bench.strategies import baselines, optimizer_driven, oracle  # noqa: F401  (registers them)
+from ads_bench.strategies import baselines, optimizer_driven, oracle, source_data  # noqa: F401  (registers them)
 from ads_bench.strategies.base import (
     AcquisitionContext,
     Strategy,
