@@ -38,6 +38,7 @@ from ads_bench.judging.metrics import (
 from ads_bench.judging.summary import arena_hard_item_score, position_bias_warning
 from ads_bench.models.ledger import read_run_ledger
 from ads_bench.store.jsonl import JsonlLog
+from ads_bench.store.matched_spend import MatchedSpend, matched_spend_table
 
 WIN_RATE = "win rate %"
 ARENA_HARD = "Arena-Hard score %"
@@ -449,6 +450,7 @@ class Leaderboard:
     separability: dict[str, float] = field(default_factory=dict)
     rounds: int = 1000
     skipped: list[str] = field(default_factory=list)  # folders that are not leaderboard rows, and why
+    matched_spend: MatchedSpend | None = None  # a budget ladder's scores at matched spend (store/matched_spend.py)
 
     @property
     def complete(self) -> list[Entry]:
@@ -457,6 +459,8 @@ class Leaderboard:
     def to_json(self) -> str:
         data = {"baseline": self.baseline, "rounds": self.rounds, "separability": self.separability,
                 "entries": [e.as_dict() for e in self.entries], "skipped": self.skipped}
+        if self.matched_spend is not None:
+            data["matched_spend"] = self.matched_spend.to_dict()
         return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
 
     def rows(self) -> list[dict[str, str]]:
@@ -470,6 +474,8 @@ class Leaderboard:
             lines.append("| " + " | ".join(row[c].replace("|", "\\|").replace("\n", " ") for c in columns) + " |")
         lines.append("")
         lines.extend(self.footnotes())
+        if self.matched_spend is not None:
+            lines += ["", "### Scores at matched spend", "", self.matched_spend.to_markdown().rstrip("\n")]
         return "\n".join(lines) + "\n"
 
     def footnotes(self) -> list[str]:
@@ -665,7 +671,8 @@ def build_leaderboard(
         entry.p_holm = adjusted
     entries.sort(key=_sort_key)
     skipped = [f"{r.name} is a train folder (see `ads-bench report` for it)" for r in runs if r.kind == "train"]
-    return Leaderboard(entries, name, table_separability(entries), rounds, skipped)
+    return Leaderboard(entries, name, table_separability(entries), rounds, skipped,
+                       matched_spend_table(rated, entries, scores_of))
 
 
 def load_leaderboard(paths: Iterable[str | Path], **kwargs: Any) -> Leaderboard:

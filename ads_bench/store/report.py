@@ -127,7 +127,17 @@ def leaderboard_table(board: Leaderboard) -> Html:
         marked.append(cells)
     numeric = [columns.index(c) for c in ("#", "p", "$", "tokens", "calls")]
     notes = join(tag("p", note, class_="muted") for note in board.footnotes())
-    return Html(table(columns, marked, numeric) + notes)
+    return Html(table(columns, marked, numeric) + notes + matched_spend_block(board))
+
+
+def matched_spend_block(board: Leaderboard) -> Html:
+    """A budget ladder's scores at matched spend, beside the fixed-cap table (store/matched_spend.py)."""
+    matched = board.matched_spend
+    if matched is None:
+        return Html("")
+    notes = join(tag("p", note, class_="muted") for note in matched.footnotes())
+    return Html(tag("h3", "Scores at matched spend", id="matched-spend") + table(matched.headers(), matched.rows())
+                + notes)
 
 
 def leaderboard_page(board: Leaderboard) -> str:
