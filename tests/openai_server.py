@@ -20,6 +20,12 @@ seconds: a client timeout), ``drop`` (close the connection without a reply), ``b
 ``no_choices``, ``empty_length`` (empty content with ``finish_reason: length``), ``nan_logprobs``.
 ``--fault-rate P --fault-seed S`` adds random faults of ``--fault-kinds`` on top.
 
+Noise (``--noise P --noise-seed S``, or ``FaultPlan(noise=P)``): each request, with probability P
+drawn from the seed and its arrival index, is answered as if it were another one, so identical
+requests can get different replies, as from a remote API that is not deterministic (the
+between-run variance that ``--repeats`` measures). Without noise every reply stays a pure function
+of the request.
+
 ``GET /stats`` gives the counts: requests received, replies completed, faults served. With
 ``--log FILE`` every chat request is appended to FILE as one JSON line when it arrives.
 
@@ -61,6 +67,8 @@ class FaultPlan:
     kinds: tuple[str, ...] = ("503", "bad_json")
     hang_seconds: float = 30.0
     delay_seconds: float = 0.0  # before every reply, so a kill can land while requests are in flight
+    noise: float = 0.0  # probability that a request is answered as if it were another (see the module doc)
+    noise_seed: int = 0
 
     @classmethod
     def parse(cls, text: str, **kwargs: Any) -> FaultPlan:
@@ -79,6 +87,12 @@ class FaultPlan:
             return random.Random(f"{self.seed}:{index}:kind").choice(self.kinds)
         return None
 
+    def noise_for(self, index: int) -> int | None:
+        """The salt that changes request ``index``'s reply, or None (its ordinary reply)."""
+        if self.noise and random.Random(f"noise:{self.noise_seed}:{index}").random() < self.noise:
+            return random.Random(f"noise:{self.noise_seed}:{index}:salt").getrandbits(32)
+        return None
+
 
 def _digest(*parts: Any) -> int:
     text = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
@@ -89,12 +103,12 @@ def _tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
 
-def reply_for(body: dict[str, Any], sample: int) -> dict[str, Any]:
-    """The deterministic choice for sample ``sample`` of this request."""
+def reply_for(body: dict[str, Any], sample: int, noise: int | None = None) -> dict[str, Any]:
+    """The deterministic choice for sample ``sample`` of this request (another one under ``noise``)."""
     messages = body.get("messages", [])
     prompt = "\n".join(str(m.get("content", "")) for m in messages)
     key = _digest(body.get("model"), messages, body.get("temperature"), body.get("top_p"),
-                  body.get("seed"), body.get("max_tokens"), sample)
+                  body.get("seed"), body.get("max_tokens"), sample, *(() if noise is None else (noise,)))
     logprobs = None
     if body.get("logprobs"):
         p_first = 0.05 + 0.9 * ((key % 1000) / 999)
@@ -192,8 +206,9 @@ def _handler(state: _State) -> type[BaseHTTPRequestHandler]:
             n = int(body.get("n") or 1)
             choices = []
             usage_out = 0
+            noise = state.plan.noise_for(index)
             for i in range(n):
-                reply = reply_for(body, i)
+                reply = reply_for(body, i, noise)
                 usage_out += reply["completion_tokens"]
                 content: Any = reply["text"]
                 finish = "stop"
@@ -301,10 +316,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--hang", type=float, default=30.0)
     parser.add_argument("--delay", type=float, default=0.0)
     parser.add_argument("--log", default=None)
+    parser.add_argument("--noise", type=float, default=0.0)
+    parser.add_argument("--noise-seed", type=int, default=0)
     args = parser.parse_args(argv)
     plan = FaultPlan.parse(args.faults, rate=args.fault_rate, seed=args.fault_seed,
                            kinds=tuple(args.fault_kinds.split(",")), hang_seconds=args.hang,
-                           delay_seconds=args.delay)
+                           delay_seconds=args.delay, noise=args.noise, noise_seed=args.noise_seed)
     server = Server(plan, port=args.port, log_path=args.log)
     print(f"PORT {server.port}", flush=True)
     with suppress(KeyboardInterrupt):

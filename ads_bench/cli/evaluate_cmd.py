@@ -12,6 +12,7 @@ from ads_bench.judging.engine import ORDER_MODES
 from ads_bench.pipeline.evaluate import EvalConfig, run_evaluation
 from ads_bench.pipeline.lm_eval_scoring import is_lm_eval
 from ads_bench.pipeline.prompts import prompts_of
+from ads_bench.pipeline.repeats import REPEAT_STAGES
 from ads_bench.suites import load_suite
 
 
@@ -50,6 +51,11 @@ def check_judgeable(config: EvalConfig) -> None:
               help="Pairwise: judge both orders, one random order, or reference first (default: the suite's "
               "published protocol: random on alpacaeval, else both).")
 @click.option("--retries", type=int, default=2, show_default=True, help="Re-asks of a judge whose output does not parse.")
+@click.option("--repeats", type=int, default=1, show_default=True,
+              help="Compute the answers and/or judgments this many times, the response cache bypassed for "
+              "repeats 2..N, and report the between-run SD and a CI over prompts and runs.")
+@click.option("--repeat-stage", type=click.Choice(REPEAT_STAGES), default="both", show_default=True,
+              help="What --repeats computes again: the answers, the judgments, or both.")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Run folder (default: results/evaluate-...).")
 @prices_option
 @click.pass_context

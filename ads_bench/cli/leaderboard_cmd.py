@@ -66,6 +66,8 @@ def rich_leaderboard(board: Leaderboard) -> Table:
         run = f"{escape(entry.name)}\n[dim]{escape(f'{entry.strategy}/{entry.learner} · {entry.suite} · {entry.policy}')}[/dim]"
         if entry.n_failed or entry.n_failed_answers:
             run += f"\n[yellow]failed {escape(row['failed'])}[/yellow]"
+        if entry.repeats:
+            run += f"\n[dim]repeats {escape(row['repeats'])}[/dim]"
         cost = "–" if entry.cost_usd is None else f"${entry.cost_usd:.4f}\n{row['tokens']} tok\n{row['calls']} calls"
         table.add_row(
             row["#"], run,

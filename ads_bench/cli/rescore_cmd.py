@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ads_bench.cli.common import console, prices_option, run_async, runtime_from
+from ads_bench.cli.common import console, prices_option, promise_line, run_async, runtime_from
 from ads_bench.cli.tables import ledger_table, metrics_table
 from ads_bench.config import canonical_judge_config, canonical_spec
 from ads_bench.judging.configs import load_judge_config
@@ -21,10 +21,13 @@ from ads_bench.models.spec import parse_spec
               "published protocol: random on alpacaeval, else both).")
 @click.option("--retries", type=int, default=2, show_default=True)
 @click.option("--judge-max-tokens", type=int, default=None)
+@click.option("--repeats", type=int, default=1, show_default=True,
+              help="Judge the answers this many times, the response cache bypassed for repeats 2..N, and report "
+              "the between-run SD and a CI over prompts and runs (only the judging is repeated).")
 @click.option("--out", type=click.Path(file_okay=False), default=None)
 @prices_option
 @click.pass_context
-def rescore(ctx, run_dir, judge, judge_config, orders, retries, judge_max_tokens, out, prices) -> None:
+def rescore(ctx, run_dir, judge, judge_config, orders, retries, judge_max_tokens, repeats, out, prices) -> None:
     """Judge a finished run's answers with another judge, into a new run folder."""
     from ads_bench.pipeline.rescore import rescore_run
 
@@ -39,7 +42,8 @@ def rescore(ctx, run_dir, judge, judge_config, orders, retries, judge_max_tokens
     async def go():
         try:
             return await rescore_run(run_dir, judge, runtime, judge_config=judge_config, orders=orders,
-                                     retries=retries, judge_max_tokens=judge_max_tokens, out=out, console=console)
+                                     retries=retries, judge_max_tokens=judge_max_tokens, out=out, console=console,
+                                     repeats=repeats)
         finally:
             await runtime.aclose()
 
@@ -47,3 +51,4 @@ def rescore(ctx, run_dir, judge, judge_config, orders, retries, judge_max_tokens
     console.print(metrics_table(metrics, f"{run_dir} re-judged by {judge}"))
     console.print(ledger_table(runtime.ledger, "this session's cost"))
     console.print(f"run folder: {folder.path}")
+    console.print(promise_line(folder), highlight=False)

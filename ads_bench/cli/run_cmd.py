@@ -8,6 +8,7 @@ from ads_bench.cli.common import console, prices_option, promise_line, run_async
 from ads_bench.cli.tables import ledger_table, metrics_table
 from ads_bench.config import build_config
 from ads_bench.judging.engine import ORDER_MODES
+from ads_bench.pipeline.repeats import REPEAT_STAGES
 from ads_bench.pipeline.run import RunConfig, run_strategy
 
 
@@ -60,6 +61,11 @@ def with_suite_judge(ctx: click.Context, config: RunConfig) -> RunConfig:
 @click.option("--orders", type=click.Choice(ORDER_MODES), default=None,
               help="Pairwise judging orders (default: the suite's published protocol: random on alpacaeval, else both).")
 @click.option("--retries", type=int, default=2, show_default=True)
+@click.option("--repeats", type=int, default=1, show_default=True,
+              help="Compute the answers and/or judgments this many times, the response cache bypassed for "
+              "repeats 2..N, and report the between-run SD and a CI over prompts and runs.")
+@click.option("--repeat-stage", type=click.Choice(REPEAT_STAGES), default="both", show_default=True,
+              help="What --repeats computes again: the answers, the judgments, or both.")
 @click.option("--api-costs", type=click.Path(exists=True, dir_okay=False), default=None, help="YAML of $ fees per API call.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None, help="YAML with any of these options.")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Run folder (default: results/run-...).")

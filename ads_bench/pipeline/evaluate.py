@@ -23,6 +23,12 @@ from ads_bench.pipeline.judging_step import judge_answers
 from ads_bench.pipeline.lm_eval_scoring import is_lm_eval, lm_eval_params, score_answers
 from ads_bench.pipeline.preflight import preflight
 from ads_bench.pipeline.prompts import prompts_of
+from ads_bench.pipeline.repeats import (
+    check_repeats,
+    measure_repeats,
+    repeat_fields,
+    repeated_policy,
+)
 from ads_bench.pipeline.scoring import resolve_orders, score_run
 from ads_bench.pipeline.session import close_session, open_session
 from ads_bench.progress import progress_bar
@@ -44,15 +50,20 @@ class EvalConfig:
     judge_max_tokens: int | None = None
     orders: str | None = None  # None: the suite's published protocol (pipeline.scoring.resolve_orders)
     retries: int = 2
+    repeats: int = 1  # > 1: answers and/or judgments computed again (pipeline.repeats)
+    repeat_stage: str = "both"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        del out["repeats"], out["repeat_stage"]
+        return {**out, **repeat_fields(self.repeats, self.repeat_stage)}
 
 
 async def run_evaluation(
     config: EvalConfig, runtime: Runtime, *, out: str | Path | None = None, console: Console | None = None
 ) -> tuple[RunFolder, dict[str, Any]]:
     config = preflight(config)  # every check before the first paid call or the run folder
+    check_repeats(config.repeats, config.repeat_stage)
     suite = load_suite(config.suite, limit=config.limit, seed=config.seed)
     orders = resolve_orders(config.orders, suite.name)  # the suite's published protocol unless asked
     prompts = prompts_of(suite.tasks)
@@ -82,8 +93,24 @@ async def run_evaluation(
                     max_tokens=config.judge_max_tokens, on_done=advance,
                 )
         reference = str(suite.tasks[0].metadata.get("reference_model", "reference")) if suite.tasks else "reference"
-        metrics = score_run(prompts, judgments, model_name=config.model, reference_name=reference, seed=config.seed,
-                            suite=suite.name, orders=orders, judge=config.judge)
+
+        def score(judged):
+            return score_run(prompts, judged, model_name=config.model, reference_name=reference, seed=config.seed,
+                             suite=suite.name, orders=orders, judge=config.judge)
+
+        metrics = score(judgments)
+        if config.repeats > 1 and not is_lm_eval(suite):
+            async def answer(repeat, sub):
+                return await answer_prompts(repeated_policy(policy, repeat), prompts, sub.log("answers"), params), None
+
+            async def judge_again(model, answered, sub):
+                return await judge_answers(model, prompts, answered[0], sub.log("judgments"),
+                                           judge_config=config.judge_config, orders=orders, retries=config.retries,
+                                           max_tokens=config.judge_max_tokens)
+
+            metrics["repeats"] = await measure_repeats(
+                config.repeats, config.repeat_stage, prompts, judgments, folder=folder, answers=(answers, None),
+                judge_model=judge, answer=answer, judge=judge_again, score=score, console=console)
         metrics["suite"] = suite.name
         metrics["n_failed_answers"] = count_failed_answers(prompts, folder.log("answers"))
         write_exports(folder.path, prompts, judgments, model=config.model, reference=reference)

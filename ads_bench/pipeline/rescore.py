@@ -15,10 +15,12 @@ from typing import Any
 from rich.console import Console
 
 from ads_bench.errors import UserError
+from ads_bench.models.backend import reproducibility
 from ads_bench.models.client import Runtime
 from ads_bench.pipeline.answering import count_failed_answers, usable_answers
 from ads_bench.pipeline.judging_step import judge_answers
 from ads_bench.pipeline.prompts import prompts_of
+from ads_bench.pipeline.repeats import check_repeats, measure_repeats, repeat_fields
 from ads_bench.pipeline.run import held_out_slice
 from ads_bench.pipeline.scoring import resolve_orders, score_run
 from ads_bench.pipeline.session import close_session, open_session
@@ -32,8 +34,10 @@ COPIED = ("answers.jsonl", "reference_answers.jsonl", "acquisitions.jsonl", "pol
 
 async def rescore_run(source: str | Path, judge: str, runtime: Runtime, *, judge_config: str | None = None,
                       orders: str | None = None, retries: int = 2, judge_max_tokens: int | None = None,
-                      out: str | Path | None = None, console: Console | None = None) -> tuple[RunFolder, dict[str, Any]]:
+                      out: str | Path | None = None, console: Console | None = None, repeats: int = 1,
+                      repeat_stage: str = "judge") -> tuple[RunFolder, dict[str, Any]]:
     started = time.time()
+    check_repeats(repeats, repeat_stage, answers_made_here=False)
     source = Path(source)
     if not (source / "config.json").is_file() or not (source / "answers.jsonl").is_file():
         raise UserError(f"{source} is not a finished run folder (config.json and answers.jsonl needed)")
@@ -42,8 +46,9 @@ async def rescore_run(source: str | Path, judge: str, runtime: Runtime, *, judge
         raise UserError(f"{source} is a '{original.get('kind')}' folder: rescore takes run or evaluate folders")
     config = {"source": str(source.resolve()), "source_config": original, "judge": judge,
               "judge_config": judge_config, "orders": orders, "retries": retries,
-              "judge_max_tokens": judge_max_tokens}
-    folder = RunFolder.open(out or default_run_dir("rescore", config, source.name, judge), config, kind="rescore")
+              "judge_max_tokens": judge_max_tokens, **repeat_fields(repeats, repeat_stage)}
+    folder = RunFolder.open(out or default_run_dir("rescore", config, source.name, judge), config, kind="rescore",
+                            reproducibility=reproducibility(runtime, {"judge": judge}))
     for name in COPIED:
         if (source / name).is_file() and not (folder.path / name).exists():
             shutil.copy2(source / name, folder.path / name)
@@ -60,14 +65,27 @@ async def rescore_run(source: str | Path, judge: str, runtime: Runtime, *, judge
     orders = resolve_orders(orders, suite.name)
     session = open_session(folder, runtime.ledger, "rescore", started)  # every call on disk as it happens
     try:
-        with progress_bar(f"re-judging with {judge}", len(prompts), runtime.ledger, console) as advance:
-            judgments = await judge_answers(
-                runtime.model(judge, role="judge"), prompts, answers, folder.log("judgments"),
-                judge_config=judge_config or original.get("judge_config"), reference_answers=references,
-                orders=orders, retries=retries, max_tokens=judge_max_tokens, on_done=advance,
+        judge_model = runtime.model(judge, role="judge")
+
+        async def judge_with(model, answered, log, on_done=None):
+            return await judge_answers(
+                model, prompts, answered[0], log, judge_config=judge_config or original.get("judge_config"),
+                reference_answers=answered[1], orders=orders, retries=retries, max_tokens=judge_max_tokens,
+                on_done=on_done,
             )
-        metrics = score_run(prompts, judgments, model_name=original.get("strategy") or original.get("model", "model"),
-                            seed=original.get("seed", 0), suite=suite.name, orders=orders, judge=judge)
+
+        def score(judged):
+            return score_run(prompts, judged, model_name=original.get("strategy") or original.get("model", "model"),
+                             seed=original.get("seed", 0), suite=suite.name, orders=orders, judge=judge)
+
+        with progress_bar(f"re-judging with {judge}", len(prompts), runtime.ledger, console) as advance:
+            judgments = await judge_with(judge_model, (answers, references), folder.log("judgments"), advance)
+        metrics = score(judgments)
+        if repeats > 1:
+            metrics["repeats"] = await measure_repeats(
+                repeats, repeat_stage, prompts, judgments, folder=folder, answers=(answers, references),
+                judge_model=judge_model, answer=None, score=score, console=console,
+                judge=lambda model, answered, sub: judge_with(model, answered, sub.log("judgments")))
         metrics.update(suite=suite.name, rescored_from=str(source), judge=judge,
                        strategy=original.get("strategy"), learner=original.get("learner"),
                        policy=original.get("policy") or original.get("model"),

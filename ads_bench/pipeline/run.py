@@ -40,6 +40,7 @@ from ads_bench.pipeline.judging_step import judge_answers
 from ads_bench.pipeline.program_judging import is_program_judge, judge_answers_programmatically
 from ads_bench.pipeline.preflight import preflight
 from ads_bench.pipeline.prompts import Prompt, prompts_of
+from ads_bench.pipeline.repeats import check_repeats, measure_repeats, repeat_fields, taught_answers
 from ads_bench.pipeline.scoring import resolve_orders, score_run
 from ads_bench.pipeline.session import close_session, open_session
 from ads_bench.progress import progress_bar
@@ -65,9 +66,13 @@ class RunConfig(AcquisitionSettings):
     judge_max_tokens: int | None = None
     orders: str | None = None  # None: the suite's published protocol (pipeline.scoring.resolve_orders)
     retries: int = 2
+    repeats: int = 1  # > 1: held-out answers and/or judgments computed again (pipeline.repeats)
+    repeat_stage: str = "both"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        del out["repeats"], out["repeat_stage"]
+        return {**out, **repeat_fields(self.repeats, self.repeat_stage)}
 
 
 def held_out_slice(tasks: tuple[Task, ...], max_held_out: int | None) -> list[Task]:
@@ -163,6 +168,7 @@ async def run_strategy(
     config: RunConfig, runtime: Runtime, *, out: str | Path | None = None, console: Console | None = None
 ) -> tuple[RunFolder, dict[str, Any]]:
     config = preflight(config)  # every check before the first paid call or the run folder
+    check_repeats(config.repeats, config.repeat_stage)
     config = await resolve_optimizer(config, runtime, console)
     optimizer_info = run_optimizer_info(config.strategy, config.optimizer)  # which ablation this is
     suite = load_suite(config.suite, limit=config.limit, seed=config.seed, n_observed=config.n_observed)
@@ -222,6 +228,10 @@ async def run_strategy(
         metrics = score_run(prompts, judgments, model_name=f"{config.strategy}/{config.learner}",
                             reference_name=reference_name, seed=config.seed,
                             suite=suite.name, orders=orders, judge=config.judge)
+        if config.repeats > 1:
+            metrics["repeats"] = await run_repeats(config, runtime, tasks, prompts, acquisitions, base, params, folder,
+                                                   (answers, references), judgments, suite.name, orders, reference_name,
+                                                   in_house, console)
         metrics.update(
             suite=suite.name, strategy=config.strategy, learner=config.learner, policy=config.policy,
             optimizer=config.optimizer, optimizer_info=optimizer_info,
@@ -233,3 +243,30 @@ async def run_strategy(
     metrics["cost"] = costs.cost_block()
     folder.write_json("metrics.json", metrics)
     return folder, metrics
+
+
+async def run_repeats(config: RunConfig, runtime: Runtime, tasks: list[Task], prompts: list[Prompt],
+                      acquisitions: dict[str, Acquisition], base: Policy, params: SamplingParams, folder: RunFolder,
+                      answered: tuple, judgments: dict[str, Any], suite: str, orders: str, reference_name: str,
+                      in_house: bool, console: Console | None) -> dict[str, Any]:
+    """``--repeats``: the held-out answers and/or their judgments again (:mod:`.repeats`)."""
+    async def answer(repeat: int, sub: RunFolder):
+        return await taught_answers(tasks, prompts, acquisitions, base, config.learner, runtime, sub, params,
+                                    repeat, in_house)
+
+    async def judge(model, answers, sub: RunFolder):
+        if is_program_judge(config.judge):  # checked against the truth: nothing to repeat but the answers
+            return await judge_answers_programmatically(config.judge, prompts, answers[0], sub.log("judgments"),
+                                                        reference_answers=answers[1])
+        return await judge_answers(model, prompts, answers[0], sub.log("judgments"), judge_config=config.judge_config,
+                                   reference_answers=answers[1], orders=orders, retries=config.retries,
+                                   max_tokens=config.judge_max_tokens)
+
+    def score(judged):
+        return score_run(prompts, judged, model_name=f"{config.strategy}/{config.learner}", reference_name=reference_name,
+                         seed=config.seed, suite=suite, orders=orders, judge=config.judge)
+
+    judge_model = runtime.model("embedded" if is_program_judge(config.judge) else config.judge, role="judge")
+    return await measure_repeats(config.repeats, config.repeat_stage, prompts, judgments, folder=folder,
+                                 answers=answered, judge_model=judge_model, answer=answer, judge=judge, score=score,
+                                 console=console)

@@ -35,6 +35,7 @@ from ads_bench.judging.metrics import (
     holm,
     separability,
 )
+from ads_bench.judging.metrics.repeats import repeats_text
 from ads_bench.judging.summary import arena_hard_item_score, position_bias_warning
 from ads_bench.models.ledger import read_run_ledger
 from ads_bench.store.jsonl import JsonlLog
@@ -318,6 +319,7 @@ class Entry:
     api_calls: int | None = None
     api_mix: dict[str, float] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
+    repeats: dict[str, Any] | None = None  # metrics.json's block of a run made with --repeats N
     note: str = ""
     optimizer: str = ""  # which optimizer an ads/ablation row used (optimizer.provenance)
 
@@ -390,6 +392,7 @@ def make_entry(run: RunData) -> tuple[Entry, PromptScores | None]:
     entry.ci_lower, entry.ci_upper, entry.ci_note = stated.ci_lower, stated.ci_upper, stated.ci_note
     entry.n_failed_answers = int(run.metrics.get("n_failed_answers", 0) or 0)
     entry.warnings = run_warnings(run.metrics)
+    entry.repeats = run.metrics.get("repeats")
     if scores is not None and scores.metric == stated.metric:
         # the interval of the prompts' scores, whatever method an older metrics.json used
         interval = scores.interval()
@@ -466,9 +469,16 @@ class Leaderboard:
     def rows(self) -> list[dict[str, str]]:
         return [table_row(rank, e) for rank, e in enumerate(self.entries, start=1)]
 
+    def columns(self) -> list[str]:
+        """The table's columns; ``repeats`` only where a row had --repeats."""
+        if not any(e.repeats for e in self.entries):
+            return list(COLUMNS)
+        columns = list(COLUMNS)
+        return [*columns[: columns.index("failed")], "repeats", *columns[columns.index("failed"):]]
+
     def to_markdown(self) -> str:
         rows = self.rows()
-        columns = list(COLUMNS)
+        columns = self.columns()
         lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
         for row in rows:
             lines.append("| " + " | ".join(row[c].replace("|", "\\|").replace("\n", " ") for c in columns) + " |")
@@ -496,6 +506,8 @@ class Leaderboard:
         for group, value in self.separability.items():
             notes.append(f"Separability ({group}): {100 * value:.1f}% of row pairs have non-overlapping 95% CIs.")
         notes.extend(f"Not a row: {reason}" for reason in self.skipped)
+        if any(e.repeats for e in self.entries):
+            notes.append(REPEATS_NOTE)
         return notes
 
     def to_csv(self) -> str:
@@ -507,6 +519,7 @@ class Leaderboard:
             data = entry.as_dict()
             data["api_mix"] = ";".join(f"{api}={share:.4f}" for api, share in sorted(entry.api_mix.items()))
             data["warnings"] = "; ".join(entry.warnings)
+            data["repeats"] = repeats_text(entry.repeats) if entry.repeats else None
             writer.writerow({c: "" if data.get(c) is None else data[c] for c in columns})
         return buffer.getvalue()
 
@@ -521,8 +534,12 @@ CSV_COLUMNS = (
     "ci_upper", "ci_note", "lc_win_rate", "warnings", "n_judged", "n_failed", "n_failed_answers", "baseline",
     "difference", "difference_lower", "difference_upper", "p_value", "p_holm", "significance", "n_paired",
     "n_paired_tasks", "cost_usd", "acquisition_usd", "tokens", "model_calls", "api_calls", "api_mix", "path",
-    "note", "optimizer",
+    "note", "optimizer", "repeats",
 )
+REPEATS_NOTE = ("repeats: N (what was computed again, the response cache bypassed): the between-run SD of the "
+                "prompts' scores and their mean over repeats with a 95% CI over prompts and runs "
+                "(ads_bench/judging/metrics/repeats.py); the score column is the first repeat's. A row "
+                "without repeats has only the CI over prompts, blind to a shift shared by a whole run.")
 P_HOLM = "p (Holm)"
 COLUMNS = ("#", "run", "suite", "strategy", "learner", "policy", "score [95% CI]", "failed",
            "Δ vs baseline [95% CI]", "p", P_HOLM, "sig.", "$", "tokens", "calls", "API mix", "note")
@@ -602,6 +619,7 @@ def table_row(rank: int, entry: Entry) -> dict[str, str]:
         + (f" + {entry.api_calls} API" if entry.api_calls else ""),
         "API mix": api_mix_text(entry.api_mix),
         "note": entry.note or ("" if entry.status == "complete" else entry.status),
+        "repeats": repeats_text(entry.repeats, digits),
     }
 
 

@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from ads_bench.errors import UserError
+from ads_bench.judging.metrics.repeats import repeats_rows, repeats_text
 from ads_bench.store import plots
 from ads_bench.store.atomic import write_text_atomic
 from ads_bench.store.leaderboard import (
     ARENA_HARD,
-    COLUMNS,
     WIN_RATE,
     Entry,
     Leaderboard,
@@ -117,7 +117,7 @@ def _fmt(value: Any, digits: int = 1) -> str:
 
 def leaderboard_table(board: Leaderboard) -> Html:
     rows = board.rows()
-    columns = list(COLUMNS)
+    columns = board.columns()  # COLUMNS, with repeats where a row had them
     marked = []
     for row, entry in zip(rows, board.entries, strict=True):
         cells: list[Any] = [row[c] for c in columns]
@@ -193,6 +193,9 @@ def metric_cards(run: RunData, entry: Entry | None) -> Html:
         if entry.cost_usd is not None:
             cards.append(card("total cost $", f"{entry.cost_usd:.4f}", f"{entry.tokens or 0:,} tokens, "
                               f"{entry.model_calls or 0} model calls"))
+    repeats = metrics.get("repeats")
+    if repeats:  # --repeats: what moves between runs, beside the CI over prompts
+        cards.append(card("repeats", repeats_text(repeats, 2), " · ".join(v for _, v in repeats_rows(repeats)[1:3])))
     acquisition = metrics.get("acquisition") or {}
     if acquisition:
         cards.append(card("acquisition $", f"{acquisition.get('acquisition_usd', 0.0):.4f}",
