@@ -23,10 +23,12 @@ def judges() -> None:
 @click.option("--limit", type=int, default=40, show_default=True, help="Known pairs to judge.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--judge-max-tokens", type=int, default=None)
+@click.option("--retest/--no-retest", default=True, show_default=True,
+              help="Judge the pairs a second time, the response cache bypassed: test-retest agreement.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @prices_option
 @click.pass_context
-def check(ctx, judge, judge_config, source, limit, seed, judge_max_tokens, as_json, prices) -> None:
+def check(ctx, judge, judge_config, source, limit, seed, judge_max_tokens, retest, as_json, prices) -> None:
     """Agreement with known preferences, P(first position), P(longer), $ per 1000 judgments."""
     runtime = runtime_from(ctx, prices)
 
@@ -34,7 +36,7 @@ def check(ctx, judge, judge_config, source, limit, seed, judge_max_tokens, as_js
         try:
             model = runtime.model(judge, role="judge")
             return await check_judge(model, judge_config, source=source, limit=limit, seed=seed,
-                                     max_tokens=judge_max_tokens)
+                                     max_tokens=judge_max_tokens, retest=retest)
         finally:
             await runtime.aclose()
 
@@ -53,3 +55,6 @@ def check(ctx, judge, judge_config, source, limit, seed, judge_max_tokens, as_js
         table.add_row(key, shown)
     console.print(table)
     console.print("an unbiased judge has P(first) ≈ 0.5; agreement is on pairs whose better side is known")
+    if retest:
+        console.print("retest: the same pairs judged again, the response cache bypassed; a judge that repeats "
+                      "itself exactly has agreement 1 and mean |difference| 0")

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ads_bench.judging.engine import PairItem, PairwiseJudge
+from ads_bench.judging.metrics.repeats import retest_agreement
 from ads_bench.models.client import ChatModel
 from ads_bench.paths import tasks_dir
 
@@ -78,8 +79,11 @@ def known_pairs(source: str = "both", limit: int = 40, seed: int = 0) -> list[Kn
 
 async def check_judge(
     model: ChatModel, config: str = "alpaca_eval_2", *, source: str = "both", limit: int = 40, seed: int = 0,
-    max_tokens: int | None = None,
+    max_tokens: int | None = None, retest: bool = True,
 ) -> dict[str, Any]:
+    """``retest``: judge the same pairs a second time, the response cache bypassed
+    (:meth:`ChatModel.for_repeat`), for the judge's test-retest agreement; its cost is not in the
+    per-1000 figures."""
     pairs = known_pairs(source, limit, seed)
     before = model.runtime.ledger.snapshot()
     judge = PairwiseJudge(model, config, orders="fixed", max_tokens=max_tokens)
@@ -121,4 +125,9 @@ async def check_judge(
         subset = [r for r in rows if r["source"] == name]
         if subset:
             report[f"agreement_{name}"] = mean("agree", subset)
+    if retest:
+        again = await PairwiseJudge(model.for_repeat(1), config, orders="fixed", max_tokens=max_tokens).judge(
+            [p.item for p in pairs])
+        report.update(retest_agreement([None if j.failed else j.preference for j in judgments],
+                                  [None if j.failed else j.preference for j in again]))
     return report

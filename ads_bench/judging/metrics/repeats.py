@@ -150,3 +150,20 @@ def repeats_rows(block: Mapping[str, Any] | None) -> list[tuple[str, str]]:
                  f"{score['sd_prompt']:.2f} / {score['sd_run']:.2f} / {score['sd_residual']:.2f}"))
     rows.append(("  prompts whose score changed between repeats", f"{score['n_prompts_differing']} of {score['n_prompts']}"))
     return rows
+
+
+def retest_agreement(first: Sequence[float | None], second: Sequence[float | None]) -> dict[str, Any]:
+    """A judge's test-retest agreement: the same pairs judged twice (preferences for the second
+    side, None where a judgment failed). ``retest_agreement``: the share of pairs judged both
+    times whose verdict (second better, first better, tie) was the same; ``retest_mean_abs_difference``:
+    the mean |p1 - p2| of their preferences (0 for a judge that repeats itself exactly)."""
+    both = [(a, b) for a, b in zip(first, second, strict=True) if a is not None and b is not None]
+
+    def verdict(p: float) -> int:
+        return (p > 0.5) - (p < 0.5)
+
+    return {
+        "retest_n": len(both),
+        "retest_agreement": sum(verdict(a) == verdict(b) for a, b in both) / len(both) if both else None,
+        "retest_mean_abs_difference": float(np.mean([abs(a - b) for a, b in both])) if both else None,
+    }
