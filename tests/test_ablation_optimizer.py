@@ -112,3 +112,25 @@ def test_a_bad_sweep_optimizer_names_the_fix():
         optimizer_plan({"name": "s", "grid": {}, "optimizer": {"rule-qa": "trained"}})
     with pytest.raises(UserError, match="sets the optimizer twice"):
         optimizer_plan({"name": "s", "grid": {}, "base": {"optimizer": "embedded"}, "optimizer": "trained"})
+
+
+@pytest.mark.model
+@pytest.mark.slow
+async def test_an_optimizer_trained_with_ir_alone_is_prompted_parsed_and_recorded_as_such(fresh_runtime, tmp_path):
+    from ads_bench.optimizer.checkpoints import latest_trained
+    from ads_bench.optimizer.trainer import train_optimizer
+
+    latest = latest_trained()
+    config = TrainConfig(apis="ir", iterations=1, samples=2, limit=1, max_held_out=1, tau=0.0, max_calls=1,
+                         max_tokens=16, retrieval_k=1, optimizer_max_tokens=160, max_steps=1, seed=3)
+    folder, [row] = await train_optimizer(config, fresh_runtime, out=tmp_path / "train")
+    [record] = folder.log("samples").records()
+    prompt = " ".join(message["content"] for message in record["prompt"])
+    assert IR in prompt and DG not in prompt and QA not in prompt  # told about IR alone
+    assert all(set(sample["api_counts"]) <= {IR} for sample in record["samples"])
+    assert row["apis"] == [IR] and row["training"].get("kind") == "sft", row["training"]
+    stats = json.loads((folder.path / "adapters" / "iteration-0" / "ads_stats.json").read_text())
+    assert stats["apis"] == [IR]
+    info = describe_optimizer(row["optimizer_out"], (IR,))
+    assert info["description"].startswith("optimizer trained with IR only · checkpoint ")
+    assert latest_trained() == latest  # `run --strategy ads` never picks up a one-API optimizer
