@@ -134,7 +134,7 @@ async def teach_and_answer(
         answers.update(await answer_prompts(policy, by_task.get(task.id, []), answers_log, params,
                                             on_done=advance, extra={"strategy": config.strategy}))
 
-    if config.learner == "finetune":  # training is CPU/GPU-bound: one task at a time
+    if config.learner in ("finetune", "source-finetune"):  # training is CPU/GPU-bound: one task at a time
         for task in tasks:
             await one(task)
     else:
