@@ -11,7 +11,7 @@ import pytest
 from ads_bench.acquisition.corpus import Document, load_corpus
 from ads_bench.suites import load_suite
 from ads_bench.suites.wikifacts_build import BuildSettings, write_suites
-from ads_bench.suites.wikifacts_facts import facts_of
+from ads_bench.suites.wikifacts_facts import facts_of, subject
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +37,15 @@ def test_same_seed_same_bytes_and_another_seed_another_split(tmp_path, corpus, b
     assert _data(tmp_path / "again") == _data(folder)
     assert (tmp_path / "again" / "wikifacts.yaml").read_text() == (folder / "wikifacts.yaml").read_text()
     assert _data(tmp_path / "other")["wikifacts.jsonl.gz"] != _data(folder)["wikifacts.jsonl.gz"]
+
+
+def test_articles_come_in_pairs_and_the_first_observed_questions_cover_every_observed_article(built):
+    folder, _ = built
+    for task in load_suite(str(folder / "wikifacts.yaml")):
+        meta = task.metadata
+        assert len(meta["observed_articles"]) == len(meta["held_out_articles"])  # dealt in pairs
+        first_questions = task.observed[: len(meta["observed_articles"])]  # interleaved
+        assert all(subject(article) in q for article, q in zip(meta["observed_articles"], first_questions, strict=True))
 
 
 def test_suites_load_with_enough_tasks_each_split_by_article(built):
@@ -83,6 +92,9 @@ def test_every_answer_and_its_evidence_are_in_the_source_document(built, corpus)
          [("start_year", "1600"), ("end_year", "1874")]),
         ("American linguist (born 1928)", "People", [("birth_year", "1928")]),
         ("1968 film by Stanley Kubrick", "Arts", [("work_year", "1968")]),
+        ("Sufi mystic and poet (1207–1273)", "Philosophy and religion",  # a person filed elsewhere
+         [("birth_year", "1207"), ("death_year", "1273")]),
+        ("x" * 101 + " (1600–1874)", "History", []),  # the summary's own first line: no fixed form
         ("Greek philosopher (c. 570 – c. 495 BC)", "People", []),  # circa and BC: not one year
         ("Ancient Greek poet (750–650 BC)", "People", []),
         ("Planet", "Physical sciences", []),
@@ -95,4 +107,6 @@ def test_what_a_description_yields(description, topic, expected):
     for fact in facts:
         assert fact.answer in document.text
         assert " X " in fact.question and "(person)" not in fact.question  # the title's subject
+        assert fact.answer not in fact.question  # the description's dates are left out
+        assert description.split(" (")[0].split(" by ")[0].removeprefix("1968 ") in fact.question
         assert fact.question.endswith("Answer with the year only.")

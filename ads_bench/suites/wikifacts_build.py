@@ -72,42 +72,52 @@ def _shipped_embeddings(corpus: Corpus) -> np.ndarray:
     return np.load(path)
 
 
-def _deal(run: list[str], facts: dict[str, list[Fact]], rng: random.Random, min_side: int):
-    """Articles of one run dealt to (observed, held out), each side >= ``min_side`` questions."""
-    order = run[:]
-    rng.shuffle(order)
-    sides: tuple[list[str], list[str]] = ([], [])
-    counts = [0, 0]
-    for doc_id in order:
-        side = 0 if counts[0] <= counts[1] else 1
-        sides[side].append(doc_id)
-        counts[side] += len(facts[doc_id])
-    if min(counts) < min_side:
-        return None
-    return sides
+def nearest_pairs(corpus: Corpus, doc_ids: list[str]) -> list[tuple[str, str]]:
+    """Articles matched two by two, most similar first (greedy on the cosine of their shipped
+    embeddings): each article's partner is one of its nearest neighbours among the articles with
+    facts. An odd one out is left unmatched."""
+    embeddings = _shipped_embeddings(corpus)
+    vectors = embeddings[[corpus._positions[d] for d in doc_ids]].astype(np.float32)
+    similarity = vectors @ vectors.T
+    upper = np.triu_indices(len(doc_ids), k=1)
+    # stable sort on (-similarity, i, j): ties broken by position, never by platform
+    ranked = np.lexsort((upper[1], upper[0], -similarity[upper]))
+    used: set[int] = set()
+    pairs = []
+    for index in ranked:
+        i, j = int(upper[0][index]), int(upper[1][index])
+        if i not in used and j not in used:
+            used.update((i, j))
+            pairs.append((doc_ids[i], doc_ids[j]))
+    return pairs
 
 
-def _tasks_of(order: list[str], facts: dict[str, list[Fact]], settings: BuildSettings,
+def _tasks_of(pairs: list[tuple[str, str]], facts: dict[str, list[Fact]], settings: BuildSettings,
               rng: random.Random) -> tuple[list[tuple[list[str], list[str]]], int]:
-    """Cut the topic order into runs of consecutive articles, each run closed as soon as its
-    articles can be dealt into two sides of >= ``min_side`` questions; a run that reaches
-    ``max_articles`` without that is dropped (counted)."""
-    dealt, dropped, current = [], 0, []
-    for doc_id in order:
-        current.append(doc_id)
-        if sum(len(facts[d]) for d in current) >= 2 * settings.min_side:
-            sides = _deal(current, facts, rng, settings.min_side)
-            if sides is not None:
-                dealt.append(sides)
-                current = []
-            elif len(current) >= settings.max_articles:
-                dropped += 1
-                current = []
+    """Consecutive pairs (in topic order) gathered into tasks: of each pair one article (a seeded
+    coin) is observed and its neighbour held out; a task closes once both sides hold
+    >= ``min_side`` questions. A task still short after ``max_articles`` articles is dropped."""
+    dealt, dropped = [], 0
+    sides: tuple[list[str], list[str]] = ([], [])
+    for pair in pairs:
+        observed, held = pair if rng.random() < 0.5 else pair[::-1]
+        sides[0].append(observed)
+        sides[1].append(held)
+        counts = [sum(len(facts[d]) for d in side) for side in sides]
+        if min(counts) >= settings.min_side:
+            dealt.append(sides)
+            sides = ([], [])
+        elif len(sides[0]) + len(sides[1]) >= settings.max_articles:
+            dropped += 1
+            sides = ([], [])
     return dealt, dropped
 
 
 def _task(index: int, sides, facts: dict[str, list[Fact]], corpus: Corpus) -> dict[str, Any]:
-    observed_facts = [f for d in sides[0] for f in facts[d]]
+    # interleaved (every article's first question, then every second one ...): a strategy that
+    # acts on the first few observed questions (rag: one call each, --max-calls) meets every article
+    depth = max(len(facts[d]) for d in sides[0])
+    observed_facts = [facts[d][i] for i in range(depth) for d in sides[0] if i < len(facts[d])]
     held_facts = [f for d in sides[1] for f in facts[d]]
     topics = Counter(str(corpus.by_id(d).metadata.get("topic", "")) for d in sides[0] + sides[1])
 
@@ -132,9 +142,10 @@ def _task(index: int, sides, facts: dict[str, list[Fact]], corpus: Corpus) -> di
 def build_tasks(corpus: Corpus, settings: BuildSettings) -> tuple[list[dict], list[dict], dict[str, Any]]:
     """(evaluation tasks, training tasks, build report) as task rows."""
     facts = corpus_facts(corpus)
-    order = topic_order(corpus, sorted(facts))
+    order = {doc_id: rank for rank, doc_id in enumerate(topic_order(corpus, sorted(facts)))}
+    pairs = sorted(nearest_pairs(corpus, sorted(facts)), key=lambda pair: min(order[d] for d in pair))
     rng = random.Random(stable_seed("wikifacts", settings.seed))
-    dealt, dropped = _tasks_of(order, facts, settings, rng)
+    dealt, dropped = _tasks_of(pairs, facts, settings, rng)
     tasks = [_task(index, sides, facts, corpus) for index, sides in enumerate(dealt)]
     blocks = [tasks[i:i + settings.block] for i in range(0, len(tasks), settings.block)]
     rng.shuffle(blocks)
