@@ -46,6 +46,7 @@ from ads_bench.suites.inhouse.expand import (
     Generate,
     RougeL,
     expand_tasks,
+    expanded_suite_files,
 )
 from ads_bench.suites.inhouse.pool import PoolItem, PoolSource, dedupe, load_pool, normalized
 
@@ -384,4 +385,6 @@ def write_build(result: BuildResult, out_dir: Path, *, command: str) -> dict[str
     report = {"command": command, **result.report}
     write_json_atomic(out_dir / REPORT_FILE, report)
     written[REPORT_FILE] = out_dir / REPORT_FILE
+    if "expansion" in result.report:  # grown suites load by path: --suite DIR/inhouse-100.yaml
+        written.update(expanded_suite_files(out_dir, result.report["expansion"]["target_size"], command))
     return written

@@ -10,6 +10,14 @@ benchmark (the build's decontaminator).
 The model is reached through a ``generate`` callable: ``generate(list[ChatRequest]) ->
 list[response]`` with ``response.error`` / ``response.text`` (the contract of
 ``ads_bench.models``: pass ``open_model(spec, role="expert").generate_sync``).
+
+The paper-size recipe (3 observed + 97 held-out per task; README, tasks/README.md)::
+
+    ads-bench suites build-inhouse --seed 0 --expand-with SPEC --target-size 100 --out DIR
+    ads-bench run   --suite DIR/inhouse-100.yaml       --max-held-out 97 ...
+    ads-bench train --suite DIR/inhouse-train-100.yaml --max-held-out 97 ...
+
+An expanded build writes those two suite files beside its data (:func:`expanded_suite_files`).
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ads_bench.models.types import ChatRequest
@@ -236,3 +245,35 @@ def expand_tasks(
             on_round(round_index, stats)
     stats.tasks_reaching_target = sum(len(t) >= target_size for t in grown)
     return grown, stats
+
+
+def expanded_suite_files(out_dir: Path, target_size: int, command: str) -> dict[str, Path]:
+    """Suite YAMLs for an expanded build's two data files, written beside them, so that the
+    grown suites load by path (``--suite DIR/inhouse-100.yaml``). Named by the target size;
+    the split is the shipped suites' (3 observed, the rest held out, seed 0)."""
+    import yaml
+
+    from ads_bench.store.atomic import write_text_atomic
+
+    written = {}
+    for base, data in (("inhouse", "inhouse.jsonl.gz"), ("inhouse-train", "inhouse-train.jsonl.gz")):
+        name = f"{base}-{target_size}"
+        spec = {
+            "name": name,
+            "kind": "inhouse",
+            "description": f"{base} grown by Self-Instruct to {target_size} instructions a task "
+                           f"(3 observed, up to {target_size - 3} held out)",
+            "source": command,
+            "license": "instructions from the build's pools (see tasks/README.md) and the expansion model's outputs",
+            "data": data,
+            "layout": "list",
+            "fields": {"id": "id", "instructions": "instructions", "category": "category", "metadata": "metadata"},
+            "split": {"n_observed": 3, "min_held_out": 2, "seed": 0},
+            "judge": {"mode": "pairwise"},
+            "build": {"command": command, "seed": 0, "report": "build_report.json"},
+        }
+        path = Path(out_dir) / f"{name}.yaml"
+        write_text_atomic(path, "# written by ads-bench suites build-inhouse (--expand-with)\n"
+                          + yaml.safe_dump(spec, sort_keys=False, allow_unicode=True))
+        written[path.name] = path
+    return written
