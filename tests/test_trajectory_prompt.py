@@ -13,6 +13,7 @@ from ads_bench.acquisition.trajectory import (
     optimizer_messages,
     parse_trajectory,
 )
+from ads_bench.acquisition.trajectory.prompt import copied_demonstration, demonstrations
 from ads_bench.errors import UserError
 
 OBSERVED = [
@@ -23,8 +24,10 @@ OBSERVED = [
 COSTS = {"information_retrieval": 1, "demonstration_generation": 2, "question_answering": 10}
 
 
-def example_in(user_message: str) -> str:
-    return user_message[user_message.index('{"analysis"') :]
+def examples_in(user_message: str) -> list[str]:
+    """The demonstrations' JSON, as shown: each runs from its '{"analysis"' to its closing ']}'."""
+    starts = [m.start() for m in re.finditer(r'\{"analysis"', user_message)]
+    return [user_message[i : user_message.index("]}", i) + 2] for i in starts]
 
 
 def test_messages_are_a_system_and_a_user_turn_with_every_placeholder_filled():
@@ -38,13 +41,39 @@ def test_messages_are_a_system_and_a_user_turn_with_every_placeholder_filled():
         assert not re.search(r"\{[a-z_]+\}", message["content"]), message["content"]
 
 
-def test_the_one_shot_example_is_a_canonical_trajectory_calling_every_api():
+def test_two_demonstrations_with_and_without_calls_each_after_its_own_task_and_the_task_last():
     user = optimizer_messages(OBSERVED, COSTS)[1]["content"]
-    example = example_in(user)
-    trajectory = parse_trajectory(example)
-    assert trajectory.error is None and trajectory.dropped == []
-    assert trajectory.render() == example
-    assert {call.api for call in trajectory.calls} == set(API_NAMES)
+    with_calls, without_calls = (parse_trajectory(e) for e in examples_in(user))
+    for shown, trajectory in zip(examples_in(user), (with_calls, without_calls), strict=True):
+        assert trajectory.error is None and trajectory.dropped == [] and trajectory.render() == shown
+    assert {call.api for call in with_calls.calls} == set(API_NAMES) and without_calls.calls == []
+    [first, second] = demonstrations()
+    assert first.trajectory == with_calls and second.trajectory == without_calls
+    assert all(len(d.task) == 2 for d in (first, second))
+    for demonstration in (first, second):  # each follows its own task's instructions
+        assert user.index(demonstration.task[-1]) < user.index(demonstration.trajectory.render())
+    assert user.rstrip().endswith(OBSERVED[-1])  # the task at hand is what the optimizer reads last
+
+
+def test_a_copied_demonstration_is_told_apart_from_a_plan_of_its_own():
+    [with_calls, without_calls] = demonstrations()
+    assert copied_demonstration(with_calls.trajectory, demonstrations()) == "identical"
+    prose = parse_trajectory(with_calls.trajectory.render().replace("vague or wrong", "wrong"))
+    assert copied_demonstration(prose, demonstrations()) == "same calls"
+    empty = parse_trajectory('{"analysis": "%s", "self_reflection": "", "calls": []}' % without_calls.trajectory.analysis)
+    assert copied_demonstration(empty, demonstrations()) == "same analysis"
+    own = parse_trajectory('{"analysis": "Limericks need an AABBA rhyme.", "self_reflection": "", "calls": '
+                           '[{"api": "information_retrieval", "args": {"query": "limerick rhyme scheme"}}]}')
+    assert copied_demonstration(own, demonstrations()) is None
+
+
+def test_a_one_shot_template_without_a_task_still_works(tmp_path):
+    text = DEFAULT_TEMPLATE.read_text(encoding="utf-8")
+    one_shot = text[: text.index("---example task---")] + text[text.index("---example---") : text.index("---example_no_calls task---")]
+    path = tmp_path / "one-shot.md"
+    path.write_text(one_shot, encoding="utf-8")
+    [shown] = examples_in(optimizer_messages(OBSERVED, COSTS, template=path)[1]["content"])
+    assert parse_trajectory(shown).calls and "Example task:" not in optimizer_messages(OBSERVED, COSTS, template=path)[1]["content"]
 
 
 @pytest.mark.parametrize("only", API_NAMES)
@@ -52,8 +81,8 @@ def test_a_single_api_ablation_shows_only_that_api(only):
     user = optimizer_messages(OBSERVED, {only: 1}, allowed_apis=[only])[1]["content"]
     listed = [api for api in API_NAMES if f"- {api}(" in user]
     assert listed == [only]
-    example = parse_trajectory(example_in(user))
-    assert example.calls and {call.api for call in example.calls} == {only}
+    example, empty = (parse_trajectory(e) for e in examples_in(user))
+    assert example.calls and {call.api for call in example.calls} == {only} and empty.calls == []
 
 
 def test_api_costs_and_allowed_apis_accept_aliases():
@@ -64,9 +93,10 @@ def test_api_costs_and_allowed_apis_accept_aliases():
 
 
 def test_the_prompt_stays_compact_for_a_small_optimizer():
-    # SmolLM2-135M reads it as ~390 tokens; ~4 characters per token leaves room below 8k.
+    # two demonstrations with their tasks: ~560 tokens for SmolLM2-135M (~4 characters a token),
+    # far below its 8k context
     messages = optimizer_messages(OBSERVED, COSTS, Budget(max_calls=6))
-    assert sum(len(m["content"]) for m in messages) < 2000
+    assert sum(len(m["content"]) for m in messages) < 2400
 
 
 @pytest.mark.parametrize(
@@ -92,7 +122,7 @@ def test_a_custom_template_file_is_used(tmp_path):
         encoding="utf-8",
     )
     user = optimizer_messages(OBSERVED, COSTS, template=custom)[1]["content"]
-    assert user.startswith("Instructions of the task:\n1. Write a limerick")
+    assert "Instructions of the task:\n1. Write a limerick" in user
 
 
 @pytest.mark.parametrize(
@@ -102,7 +132,7 @@ def test_a_custom_template_file_is_used(tmp_path):
         (lambda t: t.replace("{budget}", "{budgets}"), r"placeholder \{budgets\}"),
         (lambda t: t.replace("{apis}", "the APIs"), r"placeholder \{apis\}"),
         (
-            lambda t: t.replace('"k": 3}}', '"k": "three"}}'),
+            lambda t: t.replace('"k": 2}}', '"k": "two"}}'),
             "---example--- is not a valid trajectory",
         ),
     ],

@@ -2,17 +2,25 @@
 
 The text lives in a template file (``DEFAULT_TEMPLATE``, or one a run names) split into
 ``---section---`` parts, so prompts are data, not code.
+
+It shows two demonstrations, one with calls and one without (a task the assistant already
+handles), each after the instructions of its own task, and the task at hand last. A small
+optimizer shown one bare trajectory copied it for every task (issue 14: the haiku example);
+pairing each demonstration with its task shows that a trajectory is written about its task, and
+:func:`copied_demonstration` lets a benchmark or test count the outputs that copy one anyway.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from ads_bench.acquisition.trajectory.apis import API_NAMES, canonical_api_or_user_error
 from ads_bench.acquisition.trajectory.budget import Budget, restrict_apis
 from ads_bench.acquisition.trajectory.parser import parse_trajectory
+from ads_bench.acquisition.trajectory.records import Trajectory
 from ads_bench.errors import UserError
 
 # The shipped prompt lives beside the other acquisition prompts, outside this package.
@@ -20,6 +28,9 @@ DEFAULT_TEMPLATE = Path(__file__).resolve().parents[1] / "prompts" / "optimizer_
 _SECTION_HEADER = re.compile(r"^---([a-z_]+(?: [a-z_]+)?)---[ \t]*$", re.MULTILINE)
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 _MESSAGE_PLACEHOLDERS = {"observed_instructions", "apis", "budget", "output_format"}
+#: the demonstrations, in the order shown: (trajectory section, its task's section); only
+#: ``example`` is required (a one-shot template without its task still works)
+_DEMONSTRATIONS = (("example", "example task"), ("example_no_calls", "example_no_calls task"))
 
 
 def _template_sections(path: Path) -> dict[str, str]:
@@ -49,6 +60,70 @@ def _template_sections(path: Path) -> dict[str, str]:
             f"the system and user parts must use exactly {sorted(_MESSAGE_PLACEHOLDERS)}"
         )
     return sections
+
+
+@dataclass(frozen=True)
+class Demonstration:
+    """One worked example of the prompt: a task's instructions and the trajectory written for it."""
+
+    task: tuple[str, ...]
+    trajectory: Trajectory
+
+
+def demonstrations(
+    allowed_apis: Iterable[str] | None = None, *, template: str | Path | None = None
+) -> list[Demonstration]:
+    """The prompt's demonstrations, as the optimizer sees them (disallowed APIs' calls removed)."""
+    path = Path(template) if template else DEFAULT_TEMPLATE
+    sections = _template_sections(path)
+    apis = list(API_NAMES) if allowed_apis is None else [
+        canonical_api_or_user_error(n, "the allowed APIs") for n in allowed_apis
+    ]
+    shown = []
+    for trajectory_section, task_section in _DEMONSTRATIONS:
+        if trajectory_section not in sections:
+            continue
+        trajectory = parse_trajectory(sections[trajectory_section])
+        if trajectory.error or trajectory.dropped:
+            problem = trajectory.error or trajectory.dropped[0].reason
+            raise UserError(
+                f"the prompt template's ---{trajectory_section}--- is not a valid trajectory ({problem}): fix it"
+            )
+        task = tuple(
+            re.sub(r"^\d+\.\s*", "", line).strip()
+            for line in sections.get(task_section, "").splitlines() if line.strip()
+        )
+        shown.append(Demonstration(task, restrict_apis(trajectory, apis)))
+    return shown
+
+
+def copied_demonstration(trajectory: Trajectory, shown: Sequence[Demonstration]) -> str | None:
+    """How ``trajectory`` copies one of the prompt's demonstrations, or None.
+
+    "identical": the same rendering; "same calls": the same non-empty list of calls (the plan is
+    copied whatever the prose); "same analysis": the demonstration's analysis word for word.
+    """
+    for demonstration in shown:
+        example = demonstration.trajectory
+        if trajectory.render() == example.render():
+            return "identical"
+        same = [(c.api, c.args) for c in trajectory.calls] == [(c.api, c.args) for c in example.calls]
+        if example.calls and same:
+            return "same calls"
+        if example.analysis.strip() and trajectory.analysis.strip() == example.analysis.strip():
+            return "same analysis"
+    return None
+
+
+def _render_demonstrations(shown: Sequence[Demonstration]) -> str:
+    """Each demonstration after its own task's instructions; a lone one without a task: bare."""
+    if len(shown) == 1 and not shown[0].task:
+        return shown[0].trajectory.render()
+    parts = []
+    for demonstration in shown:
+        lines = "\n".join(f"{i}. {text}" for i, text in enumerate(demonstration.task, 1))
+        parts.append(f"Example task:\n{lines}\nReply:\n{demonstration.trajectory.render()}")
+    return "\n\n".join(parts)
 
 
 def _fill(text: str, values: Mapping[str, str]) -> str:
@@ -87,13 +162,7 @@ def optimizer_messages(
         raise UserError(f"no cost given for API {missing[0]}: add it to the cost table")
     if not observed_instructions:
         raise UserError("the task has no observed instructions: give the optimizer at least one")
-    example = parse_trajectory(sections["example"])
-    if example.error or example.dropped:
-        problem = example.error or example.dropped[0].reason
-        raise UserError(
-            f"the prompt template's ---example--- is not a valid trajectory ({problem}): fix it"
-        )
-    example = restrict_apis(example, apis)
+    shown = demonstrations(apis, template=template)
     values = {
         "observed_instructions": "\n".join(
             f"{i}. {instruction.strip()}" for i, instruction in enumerate(observed_instructions, 1)
@@ -102,7 +171,7 @@ def optimizer_messages(
             _fill(sections[f"api {api}"], {"cost": f"{costs[api]:g}"}) for api in apis
         ),
         "budget": (budget or Budget()).describe(),
-        "output_format": example.render(),
+        "output_format": _render_demonstrations(shown),
     }
     return [
         {"role": "system", "content": _fill(sections["system"], values)},
