@@ -1,0 +1,93 @@
+"""Train the ADS optimizer at several cost-tier widths τ and print the API mix per iteration.
+
+    python examples/tau_api_mix.py [--taus 0,0.5] [--config examples/tau-api-mix.yaml]
+        [--work results/tau-api-mix] [--json FILE]
+
+Runs ``ads-bench train --config CONFIG --tau T --out WORK/tau-T`` for each τ (resumable: a
+rerun trains nothing new), all sharing one response cache (the user's, or ``--cache-dir``), then
+reads each run's ``samples.jsonl``. Per
+iteration and τ it prints the share of each API among the calls of the *sampled* trajectories
+(what the optimizer of that iteration writes: iteration 0 is the untrained optimizer, the same
+for every τ; later iterations are the optimizer trained at that τ) and of the *chosen* ones
+(what selection at that τ teaches), each with n, the number of calls it is the share of, and the
+mean cost of a sampled and of a chosen trajectory. See examples/tau-api-mix.yaml for what the
+default tiny scale can and cannot show.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SHORT = {"information_retrieval": "IR", "demonstration_generation": "DG", "question_answering": "QA"}
+
+
+def api_mix(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """Share of each API among these trajectories' calls, the calls counted (n), mean $ per trajectory."""
+    counts: Counter[str] = Counter()
+    for sample in samples:
+        counts.update(sample.get("api_counts") or {})
+    n = sum(counts.values())
+    return {"n_calls": n, "n_trajectories": len(samples),
+            "share": {SHORT.get(api, api): counts[api] / n for api in sorted(counts)} if n else {},
+            "mean_cost_usd": sum(s.get("cost_usd", 0.0) for s in samples) / len(samples) if samples else None}
+
+
+def mixes(run_dir: Path) -> dict[int, dict[str, Any]]:
+    """Per iteration: the sampled and the chosen trajectories' API mix."""
+    by_iteration: dict[int, dict[str, list]] = {}
+    for line in (run_dir / "samples.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        parsed = [s for s in record["samples"] if not s.get("parse_error")]
+        slot = by_iteration.setdefault(record["iteration"], {"sampled": [], "chosen": []})
+        slot["sampled"] += parsed
+        if record.get("chosen") is not None:
+            slot["chosen"].append(record["samples"][record["chosen"]])
+    return {it: {kind: api_mix(samples) for kind, samples in slot.items()} for it, slot in sorted(by_iteration.items())}
+
+
+def describe(mix: dict[str, Any]) -> str:
+    if not mix["n_calls"]:
+        return f"no calls (n={mix['n_trajectories']} trajectories)"
+    shares = " ".join(f"{api} {share:.0%}" for api, share in mix["share"].items())
+    cost = f", ${mix['mean_cost_usd']:.4f}/trajectory" if mix["mean_cost_usd"] is not None else ""
+    return f"{shares} (n={mix['n_calls']} calls in {mix['n_trajectories']} trajectories{cost})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--taus", default="0,0.5")
+    parser.add_argument("--config", default=str(ROOT / "examples" / "tau-api-mix.yaml"))
+    parser.add_argument("--work", default="results/tau-api-mix")
+    parser.add_argument("--json", default=None, help="also write the mixes here")
+    parser.add_argument("--cache-dir", default=None, help="response cache (default: the user's)")
+    args = parser.parse_args()
+    work = Path(args.work)
+    taus = [float(t) for t in args.taus.split(",")]
+    results = {}
+    for tau in taus:
+        out = work / f"tau-{tau:g}"
+        cache = ["--cache-dir", args.cache_dir] if args.cache_dir else []
+        command = [sys.executable, "-m", "ads_bench.cli", *cache, "train",
+                   "--config", args.config, "--tau", str(tau), "--out", str(out)]
+        print("$", " ".join(command[2:]), flush=True)
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        results[tau] = mixes(out)
+    print("\nAPI mix per iteration (share of calls; n = calls counted). Sampled: what that "
+          "iteration's optimizer writes; chosen: what selection at τ keeps to train on.")
+    for tau, per_iteration in results.items():
+        for iteration, mix in per_iteration.items():
+            print(f"τ={tau:g}  iteration {iteration}  sampled: {describe(mix['sampled'])}")
+            print(f"{'':6s}  iteration {iteration}  chosen:  {describe(mix['chosen'])}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({f"{t:g}": m for t, m in results.items()}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
