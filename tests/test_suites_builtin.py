@@ -23,13 +23,12 @@ def mt_bench():
 
 
 def test_alpacaeval_has_805_single_prompt_tasks_with_gpt4_turbo_references(alpacaeval):
-    assert len(alpacaeval) == 805 and alpacaeval.prompt_count == 805
+    assert len(alpacaeval) == 805 and alpacaeval.held_out_count == 805
     first = alpacaeval.tasks[0]
-    assert (
-        first.held_out
-        == first.observed
-        == ("What are the names of some famous actors that started their careers on Broadway?",)
+    assert first.held_out == (
+        "What are the names of some famous actors that started their careers on Broadway?",
     )
+    assert all(t.held_out[0] not in t.observed for t in alpacaeval)  # held out only
     assert all(len(t.references) == 1 and t.references[0][0] for t in alpacaeval)
     assert all(t.metadata["reference_model"] == "gpt4_1106_preview" for t in alpacaeval)
     assert Counter(t.category for t in alpacaeval) == {

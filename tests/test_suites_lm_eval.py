@@ -25,7 +25,7 @@ def gsm8k() -> LmEvalSuite:
 def test_each_document_becomes_a_task_with_lm_evals_prompt_and_target(gsm8k):
     assert len(gsm8k) == 5 and gsm8k.kind == "lm-eval" and gsm8k.name == "lm-eval:gsm8k"
     first = gsm8k.tasks[0]
-    assert first.held_out == first.observed
+    assert first.held_out[0] not in first.observed  # the scored prompt is held out only
     assert first.held_out[0] == (
         "Question: Mia has 4 boxes with 6 pencils in each box. She gives away 5 pencils. "
         "How many pencils does she have left?\nAnswer:"
@@ -33,6 +33,16 @@ def test_each_document_becomes_a_task_with_lm_evals_prompt_and_target(gsm8k):
     assert first.references[0][0].endswith("#### 19")
     assert first.metadata["output_type"] == "generate_until"
     assert "Question:" in gsm8k.generation_kwargs["until"]
+
+
+def test_a_task_observes_other_documents_of_the_same_task_chosen_by_seed(gsm8k):
+    prompts = {task.held_out[0] for task in gsm8k}
+    for task in gsm8k:
+        assert len(task.observed) == 3 and set(task.observed) <= prompts - {task.held_out[0]}
+    again = load_suite(f"lm-eval:gsm8k@{GSM8K_DATA}")
+    other_seed = load_suite(f"lm-eval:gsm8k@{GSM8K_DATA}", seed=1)
+    assert [t.observed for t in again] == [t.observed for t in gsm8k]
+    assert [t.observed for t in other_seed] != [t.observed for t in gsm8k]
 
 
 def test_lm_evals_own_filters_and_metric_score_an_answer(gsm8k):

@@ -203,6 +203,35 @@ def _expansion_model(spec: str):
     return model.generate_sync
 
 
+@suites.command("build-observed")
+@click.option("--suite", "suite_name", required=True, help="A suite of layout 'row' (a public benchmark).")
+@click.option("--model", "model_spec", default="embedded", show_default=True,
+              help="Model spec that writes the instructions (Self-Instruct).")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--n", "n", default=3, show_default=True, type=click.IntRange(1, 20),
+              help="Observed instructions per task (the paper: 3).")
+@click.option("--max-attempts", default=3, show_default=True, type=click.IntRange(1, 20),
+              help="Requests per task at most, while fewer than --n survive the filters.")
+@click.option("--max-tokens", default=128, show_default=True, type=click.IntRange(16, 4096))
+@click.option("--limit", default=None, type=click.IntRange(1), help="Only the first N tasks (a trial).")
+@click.option("--out", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="Output JSONL (default: observed-<model>-seed<N>.jsonl beside the suite's data).")
+def build_observed_cmd(suite_name: str, model_spec: str, seed: int, n: int, max_attempts: int,
+                       max_tokens: int, limit: int | None, out: Path | None) -> None:
+    """Write Self-Instruct observed instructions for a public benchmark, so that its prompts stay
+    held out (ROUGE-L <= 0.7 against the prompt, as in the ADS paper). Resumable: run it again
+    after a kill and it continues."""
+    from ads_bench.cli.observed_cmd import run_build_observed
+
+    # --limit only chooses how many tasks this invocation builds (each task's result does not
+    # depend on it), so the provenance names the command that builds them all
+    command = _command_line(click.get_current_context())
+    command = " ".join(command.replace(f" --limit {limit}", "").split()) if limit else command
+    run_build_observed(suite_name, model_spec, seed=seed, n=n, max_attempts=max_attempts,
+                       max_tokens=max_tokens, limit=limit, out=out, command=command,
+                       expansion_model=_expansion_model)
+
+
 from ads_bench.cli.wikifacts_cmd import build_wikifacts_cmd  # noqa: E402  (its own module)
 
 suites.add_command(build_wikifacts_cmd)

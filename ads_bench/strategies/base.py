@@ -15,6 +15,7 @@ from ads_bench.acquisition.trajectory import ApiCall, Budget, Trajectory
 from ads_bench.errors import UserError
 from ads_bench.models.client import ChatModel, Runtime
 from ads_bench.suites import Task
+from ads_bench.suites.held_out_guard import check_observed_ready, guard_request
 
 
 @dataclass
@@ -47,7 +48,11 @@ class Strategy(Protocol):
 async def run_calls(
     name: str, task: Task, calls: list[ApiCall], context: AcquisitionContext, trajectory: Trajectory | None = None
 ) -> Acquisition:
-    """Execute ``calls`` under the context's budget; dropped calls join the trajectory's record."""
+    """Execute ``calls`` under the context's budget; dropped calls join the trajectory's record.
+    A call whose arguments hold one of the task's held-out prompts aborts the run (the guard)."""
+    check_observed_ready(task)
+    for call in calls:
+        guard_request(task, f"the {call.api} API", call.args)
     outcomes, dropped = await execute_calls(
         calls, context.apis, context.costs, budget=context.budget, max_items=context.max_items,
         ledger=context.runtime.ledger,

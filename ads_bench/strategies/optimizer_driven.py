@@ -27,6 +27,7 @@ from ads_bench.acquisition.trajectory.schema import trajectory_schema_text
 from ads_bench.models.types import ChatRequest, SamplingParams
 from ads_bench.strategies.base import AcquisitionContext, register_strategy, run_calls
 from ads_bench.suites import Task
+from ads_bench.suites.held_out_guard import guard_request
 
 
 def optimizer_request(task: Task, context: AcquisitionContext, allowed: tuple[str, ...], sample_seed: int | None = None,
@@ -42,6 +43,7 @@ def optimizer_request(task: Task, context: AcquisitionContext, allowed: tuple[st
         json_schema=(trajectory_schema_text(allowed, context.budget.max_calls)
                      if context.optimizer_format == "schema" else None),
     )
+    guard_request(task, "the optimizer", messages)  # the held-out guard (ads_bench/suites/held_out_guard.py)
     return ChatRequest(tuple(messages), params, metadata={"task": task.id})
 
 

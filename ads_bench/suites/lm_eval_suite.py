@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import random
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -244,11 +245,37 @@ class LmEvalSuite(Suite):
         return scores
 
 
+#: observed prompts per task when no training split is asked for (as the public suites: 3)
+DEFAULT_OBSERVED = 3
+
+
+def _other_prompts(prompts: list[str], index: int, rng: random.Random) -> tuple[str, ...]:
+    """Up to :data:`DEFAULT_OBSERVED` distinct prompts of other documents, none equal to or
+    containing document ``index``'s own."""
+    from ads_bench.suites.held_out_guard import leaked_prompt
+
+    own = prompts[index]
+    candidates = [i for i in range(len(prompts)) if i != index]
+    rng.shuffle(candidates)
+    chosen: list[str] = []
+    for i in candidates:
+        text = prompts[i]
+        if text != own and text not in chosen and leaked_prompt(text, (own,)) is None:
+            chosen.append(text)
+            if len(chosen) == DEFAULT_OBSERVED:
+                break
+    return tuple(chosen)
+
+
 def load_lm_eval_suite(
     argument: str, *, seed: int | None = None, n_observed: int | None = None
 ) -> LmEvalSuite:
-    """``lm-eval:<task>[@PATH]``. With ``n_observed`` = k, each task observes k prompts drawn
-    (seeded) from the task's training/few-shot split instead of its own prompt."""
+    """``lm-eval:<task>[@PATH]``. A task's own prompt is held out only. With ``n_observed`` = k,
+    each task observes k prompts drawn (seeded) from the task's training/few-shot split; without
+    it, :data:`DEFAULT_OBSERVED` other documents of the same evaluation split, drawn (seeded) per
+    task. Each task teaches its own policy, which answers only its own prompt, so another task's
+    prompt among the observed ones is not the prompt it is scored on (the held-out guard checks
+    exactly that)."""
     task_name, _, explicit = argument.partition("@")
     task_name = task_name.strip()
     location = _data_location(task_name, explicit or None)
@@ -273,18 +300,20 @@ def load_lm_eval_suite(
             raise UserError(
                 f"{task_name!r}'s training split has {len(pool)} prompts, fewer than n_observed={n_observed}"
             )
-    import random
-
     seed = 0 if seed is None else seed
+    eval_prompts = [str(lm_task.doc_to_text(d)) for d in docs]
     tasks = []
     for index, doc in enumerate(docs):
         prompt = lm_task.doc_to_text(doc)
         if not isinstance(prompt, str):
             prompt = str(prompt)
-        observed = (prompt,)
+        rng = random.Random(stable_seed(seed, task_name, index))
         if pool:
-            rng = random.Random(stable_seed(seed, task_name, index))
             observed = tuple(rng.sample(pool, n_observed or 0))
+        elif n_observed == 0:
+            observed = ()
+        else:
+            observed = _other_prompts(eval_prompts, index, rng)
         tasks.append(
             Task(
                 id=str(index),

@@ -5,7 +5,9 @@ a judge should grade. The built-in public benchmarks and in-house suites are suc
 
 Layouts (``layout:``):
 
-- ``row`` — every row is one task of one prompt (public benchmarks); ``observed == held_out``.
+- ``row`` — every row is one task of one prompt (public benchmarks). The prompt is held out only;
+  the observed instructions come from ``observed_file`` (made by ``ads-bench suites
+  build-observed``), or are none when the suite names no such file.
 - ``grouped`` — rows with the same ``fields.task`` value form one task (one instruction a row).
 - ``list`` — every row is one task whose ``fields.instructions`` lists its instructions.
 - ``presplit`` — every row is one task already split: ``fields.observed`` and ``fields.held_out``
@@ -56,6 +58,7 @@ TOP_KEYS = {
     "judge",
     "metadata",
     "build",
+    "observed_file",
 }
 FIELD_KEYS = {
     "id",
@@ -114,6 +117,9 @@ class SuiteSpec:
     reference_guided: bool | frozenset[str] = False
     judge_prompts: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    #: layout ``row``: the observed-set file (``suites build-observed``) giving each task its
+    #: observed instructions, so that the benchmark prompt itself stays held out
+    observed_file: Path | None = None
 
 
 def _fail(path: Path, message: str) -> UserError:
@@ -233,6 +239,15 @@ def load_spec(path: Path) -> SuiteSpec:
     else:
         raise _fail(path, "`judge.reference_guided` must be true, false or a list of categories")
 
+    observed_file = raw.get("observed_file")
+    if observed_file is not None:
+        if not isinstance(observed_file, str) or not observed_file.strip():
+            raise _fail(path, "`observed_file` must be a file path, relative to this file")
+        if layout != "row":
+            raise _fail(
+                path, f"`observed_file` is for layout 'row'; layout {layout!r} splits its own instructions"
+            )
+
     return SuiteSpec(
         name=name,
         path=path,
@@ -250,6 +265,7 @@ def load_spec(path: Path) -> SuiteSpec:
         reference_guided=guided,
         judge_prompts=judge_raw.get("prompts"),
         metadata=dict(_mapping(path, raw.get("metadata"), "metadata")),
+        observed_file=(path.parent / observed_file) if observed_file else None,
     )
 
 
@@ -460,10 +476,15 @@ def build_suite(
     tasks: list[Task] = []
     groups = _groups(spec, rows)
     stats.groups = len(groups)
+    observed_sets = load_observed_sets(spec, {g.id: g.items[0].instruction for g in groups})
     for group in groups:
         items = list(dict((item.instruction, item) for item in group.items).values())
         if spec.layout == "row":
-            observed = held_out = (items[0].instruction,)
+            held_out = (items[0].instruction,)
+            observed = observed_sets.get(group.id, ())
+            if isinstance(observed, str):
+                group.metadata[META_OBSERVED_MISSING] = observed
+                observed = ()
             chosen = items
         elif spec.layout == "presplit":
             observed, held_out = group.observed or (), tuple(item.instruction for item in group.items)
@@ -518,11 +539,46 @@ def build_suite(
             "spec": str(spec.path),
             "seed": seed,
             "n_observed": n_obs if spec.layout != "row" else None,
+            "observed_file": str(spec.observed_file) if spec.observed_file else None,
             "skipped_too_small": stats.too_small,
             "license": spec.license,
         },
     )
     return suite, stats
+
+
+#: task metadata naming why a task has no observed set yet (the refusal a strategy gives)
+META_OBSERVED_MISSING = "observed_missing"
+
+
+def load_observed_sets(spec: SuiteSpec, prompts: Mapping[str, str]) -> dict[str, Any]:
+    """Each task's observed instructions from the spec's ``observed_file``. A task the file does
+    not (yet) hold gets, instead of a tuple, the one-line refusal that any strategy which observes
+    gives for it (:mod:`ads_bench.suites.held_out_guard`): the suite still loads, so evaluating,
+    rescoring and scoring (which show the optimizer nothing) keep working, and it never falls
+    back to observing the held-out prompt. A file built for other prompts is refused here."""
+    if spec.observed_file is None:
+        return {}
+    from ads_bench.suites.observed_build import read_observed_file
+
+    rebuild = f"ads-bench suites build-observed --suite {spec.name} --model MODEL"
+    header, records = (None, {}) if not spec.observed_file.is_file() else read_observed_file(spec.observed_file)
+    changed = [i for i, prompt in prompts.items() if i in records and records[i].get("prompt") != prompt]
+    if changed:
+        raise UserError(
+            f"{spec.path}: the observed set {spec.observed_file} was built for other prompts "
+            f"({len(changed)} tasks differ, first: {changed[0]}): rebuild it with `{rebuild}`"
+        )
+    missing = sum(task_id not in records for task_id in prompts)
+    where = "is missing" if header is None else f"lacks {missing} of its {len(prompts)} tasks"
+    refusal = (
+        f"suite {spec.name}: the observed set {spec.observed_file} {where}, so this task has no "
+        f"observed instructions (its prompt is held out): build them with `{rebuild}`"
+    )
+    return {
+        task_id: tuple(records[task_id]["observed"]) if task_id in records else refusal
+        for task_id in prompts
+    }
 
 
 def check_unicode(task: Task, where: str) -> None:
@@ -565,7 +621,14 @@ def validate_suite_file(path: Path) -> dict[str, Any]:
         "categories": dict(sorted(stats.categories.items(), key=lambda kv: (-kv[1], kv[0]))),
         "judge_mode": spec.judge_mode,
     }
-    if spec.layout != "row":
+    if spec.layout == "row":
+        report["observed"] = {
+            "file": str(spec.observed_file) if spec.observed_file else "(none: tasks observe nothing)",
+            "instructions": sum(len(task.observed) for task in suite),
+            "tasks_without": sum(not task.observed for task in suite),
+            "tasks_not_built": sum(META_OBSERVED_MISSING in task.metadata for task in suite),
+        }
+    else:
         report["split"] = {
             "n_observed": spec.split.n_observed,
             "min_held_out": spec.split.min_held_out,
