@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "leaderboard": ("ads_bench.cli.leaderboard_cmd:leaderboard", "Compare run folders in one table."),
     "report": ("ads_bench.cli.report_cmd:report", "Render a run or results folder as one HTML file."),
     "sweep": ("ads_bench.cli.sweep_cmd:sweep", "Run a grid of experiments from a config file."),
+    "estimate": ("ads_bench.cli.estimate_cmd:estimate", "What run/evaluate/train/sweep would cost, before any call."),
     "rescore": ("ads_bench.cli.rescore_cmd:rescore", "Re-judge a finished run with another judge."),
 }
 

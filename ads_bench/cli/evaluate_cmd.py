@@ -57,13 +57,21 @@ def check_judgeable(config: EvalConfig) -> None:
 @click.option("--repeat-stage", type=click.Choice(REPEAT_STAGES), default="both", show_default=True,
               help="What --repeats computes again: the answers, the judgments, or both.")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Run folder (default: results/evaluate-...).")
+@click.option("--dry-run", is_flag=True, help="Print what the evaluation would cost (calls, tokens, seconds, $) and stop.")
 @prices_option
 @click.pass_context
-def evaluate(ctx: click.Context, out: str | None, prices: str | None, **options) -> None:
+def evaluate(ctx: click.Context, out: str | None, prices: str | None, dry_run: bool, **options) -> None:
     """Answer a suite's prompts with a model and judge them; rerun to resume."""
     config = EvalConfig(**options)
     check_judgeable(config)
     runtime = runtime_from(ctx, prices)
+    if dry_run:
+        from ads_bench.cli.estimate_cmd import show_estimate
+        from ads_bench.pipeline.estimate_commands import estimate_evaluate
+        from ads_bench.pipeline.preflight import preflight
+
+        show_estimate(estimate_evaluate, runtime, config=preflight(config), out=out)
+        return
 
     async def go():
         try:

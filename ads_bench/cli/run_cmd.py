@@ -69,13 +69,22 @@ def with_suite_judge(ctx: click.Context, config: RunConfig) -> RunConfig:
 @click.option("--api-costs", type=click.Path(exists=True, dir_okay=False), default=None, help="YAML of $ fees per API call.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None, help="YAML with any of these options.")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Run folder (default: results/run-...).")
+@click.option("--dry-run", is_flag=True, help="Print what the run would cost (calls, tokens, seconds, $) and stop.")
 @prices_option
 @click.pass_context
-def run(ctx: click.Context, config_file: str | None, out: str | None, prices: str | None, **options) -> None:
+def run(ctx: click.Context, config_file: str | None, out: str | None, prices: str | None, dry_run: bool,
+        **options) -> None:
     """Run one strategy end to end; rerun the same command to resume."""
     config = build_config(RunConfig, ctx, options, config_file)
     config = with_suite_judge(ctx, config)
     runtime = runtime_from(ctx, prices)
+    if dry_run:
+        from ads_bench.cli.estimate_cmd import show_estimate
+        from ads_bench.pipeline.estimate_commands import estimate_run
+        from ads_bench.pipeline.preflight import preflight
+
+        show_estimate(estimate_run, runtime, config=preflight(config), out=out)
+        return
 
     async def go():
         try:

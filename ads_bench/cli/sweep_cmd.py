@@ -12,9 +12,10 @@ from ads_bench.cli.tables import ledger_table
 @click.argument("config", type=click.Path(exists=True, dir_okay=False))
 @click.option("--out", type=click.Path(file_okay=False), default="results", show_default=True,
               help="Folder that receives <sweep name>/<run>/ folders.")
+@click.option("--dry-run", is_flag=True, help="Print what the sweep would cost (calls, tokens, seconds, $) and stop.")
 @prices_option
 @click.pass_context
-def sweep(ctx: click.Context, config: str, out: str, prices: str | None) -> None:
+def sweep(ctx: click.Context, config: str, out: str, prices: str | None, dry_run: bool) -> None:
     """Run every combination of a sweep file's grid (sharing one cache); rerun to resume."""
     from ads_bench.cli.leaderboard_cmd import rich_leaderboard
     from ads_bench.pipeline.preflight import preflight
@@ -25,6 +26,13 @@ def sweep(ctx: click.Context, config: str, out: str, prices: str | None) -> None
     for _, run_config in grid_configs(read_sweep(config)):
         preflight(run_config)
     runtime = runtime_from(ctx, prices)
+    if dry_run:
+        from ads_bench.cli.estimate_cmd import show_estimate
+        from ads_bench.pipeline.estimate_commands import estimate_sweep
+
+        show_estimate(estimate_sweep, runtime, cells=grid_configs(read_sweep(config)),
+                      out=f"{out}/{read_sweep(config)['name']}")
+        return
 
     async def go():
         try:

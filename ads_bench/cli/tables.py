@@ -95,11 +95,49 @@ class FittedTable:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         for table in self.layouts[:-1]:
-            # a no-wrap column's minimum is its whole width; a folding one's is its longest word
-            if Measurement.get(console, options.update(width=10_000), table).minimum <= options.max_width:
+            # the widest it draws: every cell whole (a folding column is capped by its max_width)
+            if Measurement.get(console, options.update(width=10_000), table).maximum <= options.max_width:
                 yield table
                 return
         yield self.layouts[-1]
+
+
+Figures = list[tuple[str, str, str]]  # (long header, short header, cell) for every figure of a row
+
+
+def fitted_table(title: str, rows: list[tuple[tuple[str, str, str], Figures]], caption: list[str]) -> FittedTable:
+    """Rows keyed by (role, model, api) with figures, in the three layouts of :class:`FittedTable`:
+    one column per field; role, model and API stacked in one column with short headers (fits 80
+    columns); one row per field and entry."""
+    headers = rows[-1][1]
+    wide = Table(title=title)
+    for column in ("role", "model", "api"):
+        wide.add_column(column, no_wrap=True)
+    for header, _, _ in headers:
+        wide.add_column(header, justify="right", no_wrap=True)
+    stacked = Table(title=title, collapse_padding=True, show_edge=False)
+    # capped, so that a long model spec folds inside its cell instead of ruling this layout out
+    stacked.add_column("role · model · api", overflow="fold", max_width=24)
+    for _, short, _ in headers:
+        stacked.add_column(short, justify="right", no_wrap=True)
+    listed = Table(title=title, show_header=False)
+    listed.add_column("field", overflow="fold")
+    listed.add_column("value", justify="right", no_wrap=True)
+    for (role, model, api), figures in rows:
+        cells = [cell for _, _, cell in figures]
+        wide.add_row(role, model, api, *cells)
+        who = " · ".join(part for part in (role, model, api) if part and part != "-")
+        stacked.add_row(who, *cells)
+        listed.add_row(f"[bold]{who}[/bold]", "", end_section=False)
+        for header, _, cell in figures:
+            listed.add_row(f"  {header}", cell)
+        listed.add_section()
+    layouts = (wide, stacked, listed)
+    if caption:
+        for table in layouts:
+            table.caption = "\n".join(caption)
+            table.caption_justify = "left"
+    return FittedTable(layouts)
 
 
 def ledger_table(ledger: Ledger, title: str = "this execution spent", run_cost: dict[str, Any] | None = None) -> FittedTable:
@@ -108,18 +146,12 @@ def ledger_table(ledger: Ledger, title: str = "this execution spent", run_cost: 
     ``run_cost`` (a metrics.json ``cost`` block) adds the run's own figures below the table: what
     the run costs (each request and fee once, cached or not) and the calls left unconfirmed by a
     killed session, so the two figures are never confused.
-
-    Three layouts (see :class:`FittedTable`): one column per field; role, model and API stacked
-    in one column with short headers (fits 80 columns); one row per field and entry.
     """
     data = ledger.to_json()
     # a retries column only when there were retries: the table is wide enough already
     retried = bool(data["total"].get("retries"))
-    rows = [(row["role"], row["model"], row["api"], row) for row in data["entries"]]
-    rows.append(("[bold]total[/bold]", "", "", data["total"]))
 
-    def figures(row: dict[str, Any]) -> list[tuple[str, str, str]]:
-        """(long header, short header, cell) for every figure of a row."""
+    def figures(row: dict[str, Any]) -> Figures:
         return [
             ("calls", "calls", str(row["calls"])),
             ("cached", "hit", str(row["cache_hits"])),
@@ -131,33 +163,8 @@ def ledger_table(ledger: Ledger, title: str = "this execution spent", run_cost: 
             ("$", "$", f"{row['cost_usd']:.4f}"),
         ]
 
-    wide = Table(title=title)
-    for column in ("role", "model", "api"):
-        wide.add_column(column, no_wrap=True)
-    for header, _, _ in figures(data["total"]):
-        wide.add_column(header, justify="right", no_wrap=True)
-    for role, model, api, row in rows:
-        wide.add_row(role, model, api, *(cell for _, _, cell in figures(row)))
-
-    stacked = Table(title=title, collapse_padding=True, show_edge=False)
-    # capped, so that a long model spec folds inside its cell instead of ruling this layout out
-    stacked.add_column("role · model · api", overflow="fold", max_width=24)
-    for _, short, _ in figures(data["total"]):
-        stacked.add_column(short, justify="right", no_wrap=True)
-    for role, model, api, row in rows:
-        who = " · ".join(part for part in (role, model, api) if part and part != "-")
-        stacked.add_row(who, *(cell for _, _, cell in figures(row)))
-
-    listed = Table(title=title, show_header=False)
-    listed.add_column("field", overflow="fold")
-    listed.add_column("value", justify="right", no_wrap=True)
-    for role, model, api, row in rows:
-        who = " · ".join(part for part in (role, model, api) if part and part != "-")
-        listed.add_row(f"[bold]{who}[/bold]", "", end_section=False)
-        for header, _, cell in figures(row):
-            listed.add_row(f"  {header}", cell)
-        listed.add_section()
-
+    rows = [((row["role"], row["model"], row["api"]), figures(row)) for row in data["entries"]]
+    rows.append((("[bold]total[/bold]", "", ""), figures(data["total"])))
     lines = []
     retries = ledger.retries_by("role")
     if retries:
@@ -177,9 +184,31 @@ def ledger_table(ledger: Ledger, title: str = "this execution spent", run_cost: 
                 f"maybe billed: ~${run_cost['unconfirmed_usd']:.4f} estimated"
                 + (f", {unpriced} with no price known" if unpriced else "") + "[/yellow]"
             )
-    layouts = (wide, stacked, listed)
-    if lines:
-        for table in layouts:
-            table.caption = "\n".join(lines)
-            table.caption_justify = "left"
-    return FittedTable(layouts)
+    return fitted_table(title, rows, lines)
+
+
+def estimate_table(estimate: dict[str, Any], title: str | None = None) -> FittedTable:
+    """An ``ads-bench estimate`` (``Estimate.to_json()``): expected calls, tokens, model seconds and
+    $ per role, model and API, what a resumed run folder already covers, and each line's basis."""
+
+    def figures(row: dict[str, Any]) -> Figures:
+        return [
+            ("calls", "calls", f"{row['calls']:,.0f}"),
+            ("done", "done", f"{row['covered_calls']:,.0f}"),
+            ("prompt tok", "tok in", f"{row['prompt_tokens']:,.0f}"),
+            ("completion tok", "tok out", f"{row['completion_tokens']:,.0f}"),
+            ("model s", "s", f"{row['seconds']:,.0f}"),
+            ("$", "$", f"{row['usd']:.4f}"),
+        ]
+
+    rows = [((row["role"], row["model"], row["api"]), figures(row)) for row in estimate["lines"]]
+    rows.append((("[bold]total[/bold]", "", ""), figures(estimate["total"])))
+    bases = sorted({f"{row['role']} {row['model']}: {row['basis']}" for row in estimate["lines"]
+                    if row["role"] != "acquisition"})
+    caption = [
+        "estimated before any call; done = already in the run folder (costs nothing again); model s = "
+        "seconds of model time (wall time is less where calls run in parallel)",
+        "per-call figures — " + "; ".join(bases),
+        *estimate["notes"],
+    ]
+    return fitted_table(title or f"estimate: {estimate['scope']}", rows, caption)

@@ -42,12 +42,20 @@ from ads_bench.optimizer.trainer import TrainConfig, train_optimizer
 @click.option("--max-steps", type=int, default=-1, show_default=True)
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None)
 @click.option("--out", type=click.Path(file_okay=False), default=None)
+@click.option("--dry-run", is_flag=True, help="Print what training would cost (calls, tokens, seconds, $) and stop.")
 @prices_option
 @click.pass_context
-def train(ctx: click.Context, config_file: str | None, out: str | None, prices: str | None, **options) -> None:
+def train(ctx: click.Context, config_file: str | None, out: str | None, prices: str | None, dry_run: bool,
+          **options) -> None:
     """Train an optimizer; its adapters work as --optimizer for `ads-bench run --strategy ads`."""
     config = build_config(TrainConfig, ctx, options, config_file)
     runtime = runtime_from(ctx, prices)
+    if dry_run:
+        from ads_bench.cli.estimate_cmd import show_estimate
+        from ads_bench.pipeline.estimate_commands import estimate_train
+
+        show_estimate(estimate_train, runtime, config=config)
+        return
 
     async def go():
         try:

@@ -1,0 +1,95 @@
+"""`ads-bench estimate` / `--dry-run` (issue 14, item 4): before any call, the expected calls,
+tokens, model seconds and $ per role, model and API; no call, no run folder; within ±25% of the
+ledger once an earlier run has measured the models; a resumed run's finished work shown as done."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from openai_server import serve  # noqa: E402
+
+from ads_bench.models.client import Runtime  # noqa: E402
+from ads_bench.pipeline.estimate import History  # noqa: E402
+from ads_bench.pipeline.estimate_commands import estimate_evaluate  # noqa: E402
+from ads_bench.pipeline.evaluate import EvalConfig  # noqa: E402
+
+
+def _cli(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "ADS_BENCH_CACHE_DIR": str(workdir / "cache"), "COLUMNS": "160"}
+    return subprocess.run([sys.executable, "-m", "ads_bench.cli", *args], capture_output=True, text=True,
+                          env=env, cwd=workdir, timeout=300)
+
+
+def _estimate(workdir: Path, *args: str) -> dict:
+    done = _cli(workdir, "estimate", "--json", *args)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def _models(server) -> list[str]:
+    policy = server.spec(price_in=1, price_out=2, context_window=4096)
+    other = server.spec(price_in=1, price_out=2)
+    return ["--policy", policy, "--expert", other, "--judge", other, "--optimizer", other]
+
+
+@pytest.mark.parametrize("strategy", ["rule-qa", "self-instruct", "prompting"])
+def test_the_estimate_is_within_a_quarter_of_the_ledger_and_makes_no_call(tmp_path, strategy):
+    with serve() as server:
+        base = ["--strategy", strategy, "--suite", "inhouse", *_models(server)]
+        assert _cli(tmp_path, "run", *base, "--limit", "2", "--seed", "1").returncode == 0  # earlier work
+        [earlier] = list((tmp_path / "results").iterdir())
+        received = server.stats()["received"]
+
+        printed = _cli(tmp_path, "run", *base, "--limit", "3", "--dry-run")
+        assert printed.returncode == 0, printed.stderr[-2000:]
+        assert "estimate: " in printed.stdout and "measured" in printed.stdout
+        estimate = _estimate(tmp_path, "run", *base, "--limit", "3")
+        assert server.stats()["received"] == received  # no call
+        assert list((tmp_path / "results").iterdir()) == [earlier]  # no run folder
+
+        assert _cli(tmp_path, "run", *base, "--limit", "3").returncode == 0
+    [folder] = [f for f in (tmp_path / "results").iterdir() if f != earlier]
+    cost = json.loads((folder / "metrics.json").read_text())["cost"]
+    total = estimate["total"]
+    assert total["calls"] == cost["run_calls"] + cost["run_api_fees"]
+    assert total["prompt_tokens"] + total["completion_tokens"] == pytest.approx(cost["run_tokens"], rel=0.25)
+    assert total["usd"] == pytest.approx(cost["run_usd"], rel=0.25)
+
+
+def test_a_resumed_run_shows_its_finished_work_as_done_and_free(tmp_path):
+    with serve() as server:
+        base = ["--strategy", "rule-qa", "--suite", "inhouse", "--limit", "2", *_models(server)]
+        assert _cli(tmp_path, "run", *base).returncode == 0
+        estimate = _estimate(tmp_path, "run", *base)
+    total = estimate["total"]
+    assert total["covered_calls"] == total["calls"] > 0
+    assert total["usd"] == 0
+
+
+def test_call_counts_follow_each_suites_protocol():
+    runtime = Runtime.create(use_cache=False)
+    spec = "http://127.0.0.1:9/v1::fake?price_in=1&price_out=2"
+
+    def calls(suite: str) -> dict:
+        estimate = estimate_evaluate(config=EvalConfig(suite=suite, model=spec, judge=spec, limit=3),
+                                     runtime=runtime, history=History())
+        return {row["role"]: row["calls"] for row in estimate.to_json()["lines"]}
+
+    assert calls("mt-bench") == {"policy": 6, "judge": 6}  # two turns, each graded
+    assert calls("alpacaeval") == {"policy": 3, "judge": 3}  # one random order per prompt
+    assert calls("arena-hard") == {"policy": 3, "judge": 6}  # both orders
+
+
+def test_estimate_takes_the_commands_own_options_and_rejects_bad_ones_in_one_line(tmp_path):
+    fake = "http://127.0.0.1:9/v1::fake"
+    done = _cli(tmp_path, "estimate", "evaluate", "--suite", "mt-bench", "--limit", "1", "--model", fake,
+                "--judge", fake)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "estimate: " in done.stdout and not (tmp_path / "results").exists()
+    bad = _cli(tmp_path, "estimate", "run", "--strategy", "no-such-strategy")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
