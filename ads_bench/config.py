@@ -54,6 +54,8 @@ def build_config(cls: type[T], ctx: click.Context, params: dict[str, Any], confi
         if unknown:
             raise UserError(f"unknown keys {unknown} in {config_file}: use {', '.join(sorted(names))}")
         values.update(from_file)
+        if str(values.get("limit", "")).lower() == "all":  # as on the command line: every task
+            values["limit"] = None
     for name, value in params.items():
         if name not in names:
             continue

@@ -93,3 +93,12 @@ def test_estimate_takes_the_commands_own_options_and_rejects_bad_ones_in_one_lin
     assert "estimate: " in done.stdout and not (tmp_path / "results").exists()
     bad = _cli(tmp_path, "estimate", "run", "--strategy", "no-such-strategy")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_limit_all_means_every_task_and_a_bad_limit_is_one_line(tmp_path):
+    fake = "http://127.0.0.1:9/v1::fake"
+    estimate = _estimate(tmp_path, "run", "--strategy", "none", "--limit", "all", "--policy",
+                         f"{fake}?context_window=4096", "--judge", fake)
+    assert estimate["scope"].startswith("none on inhouse: 500 tasks")
+    bad = _cli(tmp_path, "run", "--strategy", "none", "--limit", "most")
+    assert bad.returncode == 2 and "'most' is not a number of tasks or 'all'" in bad.stderr

@@ -40,6 +40,8 @@ def test_a_piped_run_prints_whole_cells_within_80_columns(tmp_path):
     # one line per stage, not a redraw per step
     assert sum("judging" in line for line in lines) == 1
     assert any("question_answering" in line for line in lines)  # the API is named whole
+    # the header says the run is a slice, and how to run it all
+    assert "inhouse: 2 of 500 tasks × 2 held-out prompts (--limit all: the whole suite)" in lines
 
 
 def _ledger() -> Ledger:
@@ -53,7 +55,7 @@ def _ledger() -> Ledger:
 
 
 def test_the_cost_table_keeps_every_figure_whole_at_any_width():
-    for width in (160, 100, 80, 60, 40):
+    for width in (160, 150, 120, 100, 80, 60, 40):
         console = Console(width=width, record=True, force_terminal=False)
         console.print(ledger_table(_ledger(), "this execution spent"))
         text = console.export_text()

@@ -54,3 +54,25 @@ def promise_line(folder: Any) -> str:
     if promise.get("fresh_rerun_reproduces"):
         return f"reproducible: a fresh rerun (empty cache) is expected to give identical results ({modes})"
     return f"not reproducible exactly: a fresh rerun may differ ({modes}); the response cache replays it"
+
+
+class Limit(click.ParamType):
+    """``--limit N`` or ``--limit all`` (every task of the suite)."""
+
+    name = "N|all"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int | None:
+        if value is None or isinstance(value, int):
+            return value
+        if str(value).strip().lower() == "all":
+            return None
+        try:
+            number = int(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a number of tasks or 'all'", param, ctx)
+        if number < 0:
+            self.fail(f"{number} is negative: give a number of tasks or 'all'", param, ctx)
+        return number
+
+
+LIMIT = Limit()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ads_bench.cli.common import console, prices_option, promise_line, run_async, runtime_from
+from ads_bench.cli.common import LIMIT, console, prices_option, promise_line, run_async, runtime_from
 from ads_bench.cli.tables import ledger_table, metrics_table
 from ads_bench.config import build_config
 from ads_bench.judging.engine import ORDER_MODES
@@ -37,7 +37,7 @@ def with_suite_judge(ctx: click.Context, config: RunConfig) -> RunConfig:
               help="Model spec, or a programmatic judge program:exact|f1|numeric|regex (default: the "
                    "suite's own default_judge if its YAML names one, e.g. wikifacts: program:numeric).")
 @click.option("--learner", type=click.Choice(["icl", "finetune", "source-finetune"]), default="icl", show_default=True)
-@click.option("--limit", type=int, default=3, show_default=True, help="Tasks to run (the first N).")
+@click.option("--limit", type=LIMIT, default=3, show_default=True, help="Tasks to run: the first N, or all.")
 @click.option("--max-held-out", type=int, default=2, show_default=True, help="Held-out prompts judged per task.")
 @click.option("--n-observed", type=int, default=None, help="Re-split tasks with this many observed instructions.")
 @click.option("--grouping", type=click.Choice(["careful", "random"]), default="careful", show_default=True,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,8 @@ from ads_bench.optimizer.provenance import run_optimizer_info
 from ads_bench.pipeline.answering import answer_prompts, count_failed_answers
 from ads_bench.pipeline.apis import AcquisitionSettings, acquisition_context
 from ads_bench.pipeline.judging_step import judge_answers
-from ads_bench.pipeline.program_judging import is_program_judge, judge_answers_programmatically
 from ads_bench.pipeline.preflight import preflight
+from ads_bench.pipeline.program_judging import is_program_judge, judge_answers_programmatically
 from ads_bench.pipeline.prompts import Prompt, prompts_of
 from ads_bench.pipeline.repeats import check_repeats, measure_repeats, repeat_fields, taught_answers
 from ads_bench.pipeline.scoring import resolve_orders, score_run
@@ -89,6 +90,15 @@ def held_out_slice(tasks: tuple[Task, ...], max_held_out: int | None) -> list[Ta
                 data[key] = data[key][:keep]
         out.append(Task.from_dict(data))
     return out
+
+
+def slice_line(suite: Any, tasks: Sequence[Task], n_prompts: int) -> str:
+    """What part of the suite a run covers, said before it starts: a default run is a slice."""
+    total = int(suite.metadata.get("tasks_before_limit", len(suite.tasks)))
+    held_out = {len(t.held_out) for t in tasks}
+    each = f"× {held_out.pop()} held-out prompts" if len(held_out) == 1 else f", {n_prompts} held-out prompts"
+    whole = "the whole suite" if len(tasks) == total else "--limit all: the whole suite"
+    return f"{suite.name}: {len(tasks)} of {total} tasks {each} ({whole})"
 
 
 async def acquire_all(
@@ -183,6 +193,8 @@ async def run_strategy(
     else:
         tasks = held_out_slice(suite.tasks, config.max_held_out)
     prompts = prompts_of(tasks)
+    if console is not None:
+        console.print(slice_line(suite, tasks, len(prompts)), highlight=False)
     folder = RunFolder.open(
         out or default_run_dir("run", config.to_dict(), config.strategy, config.suite, config.learner),
         config.to_dict(), kind="run",
