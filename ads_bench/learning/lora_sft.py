@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ads_bench.errors import UserError
-from ads_bench.learning.trl_compat import checkpointing_args
+from ads_bench.learning.trl_compat import checkpointing_args, step_lines
 
 if TYPE_CHECKING:
     from ads_bench.learning.finetune import FinetuneConfig
@@ -162,6 +162,7 @@ def _train(
             "to this architecture's projection names"
         ) from exc
     trainer.remove_callback(PrinterCallback)  # it prints every log line; the record keeps them
+    trainer.add_callback(step_lines("LoRA"))
     trainable, total = trainer.model.get_nb_trainable_parameters()
     loss_before = trainer.evaluate()["eval_loss"] if config.measure_loss else None
     started = time.perf_counter()

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ads_bench.errors import UserError
-from ads_bench.learning.trl_compat import checkpointing_args
+from ads_bench.learning.trl_compat import checkpointing_args, step_lines
 from ads_bench.models.types import Message
 
 
@@ -145,11 +145,13 @@ def _save_atomically(trainer_model: Any, tokenizer: Any, target: Path, stats: di
         raise
 
 
-def _quiet(trainer: Any) -> None:
-    """Without tqdm, transformers prints every log line; the stats record keeps them instead."""
+def _quiet(trainer: Any, stage: str) -> None:
+    """Without tqdm, transformers prints every log line; the stats record keeps them instead, and
+    a line every few steps says how far the stage is, with its loss."""
     from transformers import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)
+    trainer.add_callback(step_lines(stage))
 
 
 def _losses(trainer: Any) -> list[float]:
@@ -172,7 +174,7 @@ def sft(
     args = SFTConfig(**_common_args(config, out / "trainer", config.sft_learning_rate), completion_only_loss=True,
                      **checkpointing_args(SFTConfig, False))
     trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=_lora(config))
-    _quiet(trainer)
+    _quiet(trainer, "SFT")
     started = time.perf_counter()
     result = trainer.train()
     stats = {
@@ -218,7 +220,7 @@ def dpo(
                      **checkpointing_args(DPOConfig, False))
     trainer = DPOTrainer(model=model, ref_model=None, args=args, train_dataset=dataset, processing_class=tokenizer,
                          peft_config=_lora(config))
-    _quiet(trainer)
+    _quiet(trainer, "DPO")
     started = time.perf_counter()
     result = trainer.train()
     rewards = [e for e in trainer.state.log_history if "rewards/accuracies" in e]
