@@ -387,7 +387,8 @@ async def train_optimizer(config: TrainConfig, runtime: Runtime, *, out: str | P
         stats["prompt_tokens"] = spent.prompt_tokens
         stats["engine_cached_prompt_tokens"] = spent.engine_cached_prompt_tokens
         if console is not None:
-            console.print(f"iteration {iteration}: mean reward {stats['mean_reward']}, "
+            mean = stats["mean_reward"]
+            console.print(f"iteration {iteration}: mean reward {'–' if mean is None else f'{mean:.3f}'}, "
                           f"{stats['tasks_with_chosen']} chosen, {stats['pairs']} pairs — training")
         next_weights, training_stats = await in_worker_thread(
             train_iteration, iteration, weights, records, config, folder
