@@ -4,6 +4,8 @@
 optimizer checkpoint (``--optimizer hf:...?adapter=...``, or the one ``ads-bench train`` last
 produced); ``ir-only``, ``demo-only`` and ``qa-only`` are ADS restricted to one API — the
 optimizer is told about that API only, and any other call it writes is dropped and recorded.
+Which optimizer that is — the all-API one restricted at inference, or one trained with that API
+alone (``ads-bench train --apis ir``) — the run records (``optimizer/provenance.py``).
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ from ads_bench.acquisition.trajectory.schema import trajectory_schema_text
 from ads_bench.models.types import ChatRequest, SamplingParams
 from ads_bench.strategies.base import AcquisitionContext, register_strategy, run_calls
 from ads_bench.suites import Task
-from ads_bench.suites.held_out_guard import guard_request
+from ads_bench.suites.held_out_guard import check_observed_ready, guard_request
 
 
 def optimizer_request(task: Task, context: AcquisitionContext, allowed: tuple[str, ...], sample_seed: int | None = None,
                       n: int = 1) -> ChatRequest:
+    check_observed_ready(task)  # a one-prompt task whose observed set is not built: say how to build it
     messages = optimizer_messages(
         task.observed, {api: context.costs.estimate_api(api) for api in allowed}, context.budget, allowed
     )
