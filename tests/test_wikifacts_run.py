@@ -1,0 +1,66 @@
+"""A short real run of the verifiable suite on the embedded model: the suite's own programmatic
+judge is picked when --judge is not given, its records drive the usual metrics, it costs $0, and
+a rerun judges again (never cached) to the same result."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from ads_bench.cli.run_cmd import run
+from ads_bench.errors import UserError
+
+pytestmark = pytest.mark.model
+
+ARGS = ["--suite", "wikifacts", "--limit", "1", "--max-held-out", "2", "--max-tokens", "24"]
+
+
+def _metrics(folder) -> dict:
+    return json.loads((folder / "metrics.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def oracle_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("runs") / "oracle"
+    result = CliRunner().invoke(run, [*ARGS, "--strategy", "oracle", "--out", str(folder)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return folder, result.output
+
+
+def test_the_suite_default_judge_checks_answers_against_the_truth(oracle_run):
+    folder, _ = oracle_run
+    config = json.loads((folder / "config.json").read_text())
+    assert config["judge"] == "program:numeric"
+    judgments = [json.loads(line) for line in (folder / "judgments.jsonl").read_text().splitlines()]
+    assert len(judgments) == 2
+    for record in judgments:
+        assert record["judge"] == "program:numeric" and record["judge_model"] == "program"
+        assert set(record["scores"]) == {"model", "reference"} and record["truth"]["doc_id"]
+        model, reference = record["scores"]["model"], record["scores"]["reference"]
+        assert record["preference"] == (1.0 if model > reference else 0.0 if model < reference else 0.5)
+    metrics = _metrics(folder)
+    assert metrics["pairwise"]["n_items"] == 2 and metrics["pairwise"]["n_failed"] == 0
+    assert "judge" not in metrics["cost"]["by_role"]  # no model judged: $0
+    assert not any("SmolLM2" in w for w in metrics["warnings"])  # no LLM-judge warning
+    assert metrics["acquisition"]["api_calls"] == {"information_retrieval": 1}  # one source article
+
+
+def test_a_rerun_judges_again_without_a_model_call_and_agrees(oracle_run, tmp_path):
+    folder, _ = oracle_run
+    (folder / "judgments.jsonl").unlink()  # never cached: recomputed from the logged answers
+    before = _metrics(folder)
+    result = CliRunner().invoke(run, [*ARGS, "--strategy", "oracle", "--out", str(folder)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    after = _metrics(folder)
+    assert after["pairwise"]["win_rate"] == before["pairwise"]["win_rate"]
+    assert len((folder / "judgments.jsonl").read_text().splitlines()) == 2
+
+
+def test_an_explicit_judge_overrides_the_suites_and_a_bad_one_is_a_user_error(tmp_path):
+    result = CliRunner().invoke(run, [*ARGS, "--strategy", "none", "--judge", "program:bleu",
+                                      "--out", str(tmp_path / "bad")])
+    assert isinstance(result.exception, UserError)  # before any model call or run folder
+    assert "program:exact or program:f1 or program:numeric or program:regex" in str(result.exception)
+    assert not (tmp_path / "bad").exists()
