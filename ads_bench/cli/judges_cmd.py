@@ -19,7 +19,11 @@ def judges() -> None:
 @judges.command()
 @click.option("--judge", default="embedded", show_default=True, help="Model spec of the judge.")
 @click.option("--judge-config", default="alpaca_eval_2", show_default=True, help="Pairwise judge config.")
-@click.option("--source", type=click.Choice(SOURCES), default="both", show_default=True)
+@click.option("--source", type=click.Choice([*SOURCES, "truth"]), default="both", show_default=True,
+              help="truth: pairs from --runs (a suite with known answers, e.g. wikifacts) where exactly "
+                   "one answer is right.")
+@click.option("--runs", multiple=True, type=click.Path(file_okay=False),
+              help="With --source truth: run folders judged by a program: judge (repeatable).")
 @click.option("--limit", type=int, default=40, show_default=True, help="Known pairs to judge.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--judge-max-tokens", type=int, default=None)
@@ -28,19 +32,24 @@ def judges() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @prices_option
 @click.pass_context
-def check(ctx, judge, judge_config, source, limit, seed, judge_max_tokens, retest, as_json, prices) -> None:
+def check(ctx, judge, judge_config, source, runs, limit, seed, judge_max_tokens, retest, as_json, prices) -> None:
     """Agreement with known preferences, P(first position), P(longer), $ per 1000 judgments."""
+    from ads_bench.judging.truth_pairs import truth_pairs, with_interval
+
+    pairs = truth_pairs(runs, limit, seed) if source == "truth" else None  # before any model loads
     runtime = runtime_from(ctx, prices)
 
     async def go():
         try:
             model = runtime.model(judge, role="judge")
             return await check_judge(model, judge_config, source=source, limit=limit, seed=seed,
-                                     max_tokens=judge_max_tokens, retest=retest)
+                                     max_tokens=judge_max_tokens, retest=retest, pairs=pairs)
         finally:
             await runtime.aclose()
 
     report = run_async(go())
+    if source == "truth":
+        report = with_interval(report)
     if as_json:
         click.echo(json.dumps(report))
         return

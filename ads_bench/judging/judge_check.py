@@ -79,12 +79,12 @@ def known_pairs(source: str = "both", limit: int = 40, seed: int = 0) -> list[Kn
 
 async def check_judge(
     model: ChatModel, config: str = "alpaca_eval_2", *, source: str = "both", limit: int = 40, seed: int = 0,
-    max_tokens: int | None = None, retest: bool = True,
+    max_tokens: int | None = None, retest: bool = True, pairs: list[KnownPair] | None = None,
 ) -> dict[str, Any]:
     """``retest``: judge the same pairs a second time, the response cache bypassed
     (:meth:`ChatModel.for_repeat`), for the judge's test-retest agreement; its cost is not in the
     per-1000 figures."""
-    pairs = known_pairs(source, limit, seed)
+    pairs = known_pairs(source, limit, seed) if pairs is None else pairs  # given: e.g. truth_pairs
     before = model.runtime.ledger.snapshot()
     judge = PairwiseJudge(model, config, orders="fixed", max_tokens=max_tokens)
     judgments = await judge.judge([p.item for p in pairs])
