@@ -21,6 +21,9 @@ from ads_bench.optimizer.trainer import TrainConfig, train_optimizer
 @click.option("--policy", default="embedded", show_default=True)
 @click.option("--expert", default="embedded", show_default=True)
 @click.option("--judge", default="embedded", show_default=True)
+@click.option("--reward", default=None,
+              help="program:exact|f1|numeric|regex: train on a verified reward (a suite with known answers, "
+                   "e.g. --suite wikifacts-train --reward program:numeric); default: the judge's verdict.")
 @click.option("--learner", type=click.Choice(["icl", "finetune"]), default="icl", show_default=True)
 @click.option("--limit", type=int, default=4, show_default=True, help="Training tasks (the first N).")
 @click.option("--n-observed", type=int, default=3, show_default=True)

@@ -47,6 +47,11 @@ class RewardEvaluator:
     params: SamplingParams
     judge_config: str = "alpaca_eval_2"
     judge_max_tokens: int | None = None
+    #: a verified reward (``--reward program:KIND``): a ProgramJudge scores both answers against
+    #: ``truths`` (aligned with ``instructions``) and the pairwise rule of
+    #: ads_bench.judging.programmatic gives 1, 0.5 or 0; no judge model is asked
+    program: Any = None
+    truths: Sequence[Any] = ()
     base_answers: list[str | None] = field(default_factory=list)  # None: the policy gave no answer
     _policies: dict[str, Policy] = field(default_factory=dict)
     _scores: dict[tuple[str, int], float | None] = field(default_factory=dict)
@@ -90,6 +95,14 @@ class RewardEvaluator:
                         if r.ok and self.base_answers[i] is not None]
             for i in set(missing) - {i for i, _ in answered}:
                 self._scores[(key, i)] = None
+            if self.program is not None:
+                from ads_bench.judging.programmatic import pairwise_preference
+
+                for i, r in answered:
+                    truth = self.truths[i]
+                    self._scores[(key, i)] = pairwise_preference(
+                        self.program.score(r.text, truth), self.program.score(self.base_answers[i] or "", truth))
+                return [self._scores[(key, i)] for i in indices]
             pairs = [
                 PairItem(f"{self.task_id}/{key}/{i}", self.instructions[i], r.text, self.base_answers[i])
                 for i, r in answered

@@ -81,14 +81,21 @@ class TrainConfig(AcquisitionSettings):
     max_steps: int = -1
     lora_r: int = 8
     apis: tuple[str, ...] = API_NAMES  # the APIs sampled, parsed and trained with (--apis)
+    reward: str | None = None  # program:KIND: a verified reward (suites with truth, e.g. wikifacts-train)
 
     def __post_init__(self) -> None:
+        if self.reward is not None:
+            from ads_bench.judging.programmatic import parse_program_judge
+
+            parse_program_judge(self.reward)  # one line naming the kinds, before anything runs
         object.__setattr__(self, "apis", parse_apis(self.apis))  # "ir,qa" from a flag or a file
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         if data["apis"] == API_NAMES:  # left out when all: older train folders keep their digest
             del data["apis"]
+        if data["reward"] is None:  # left out when the judge rewards: older train folders keep their digest
+            del data["reward"]
         return data
 
 
@@ -96,8 +103,19 @@ SMOKE = {"iterations": 2, "samples": 3, "limit": 2, "max_held_out": 2, "max_call
          "optimizer_max_tokens": 256}
 
 
+def _program(reward: str | None) -> Any:
+    from ads_bench.judging.programmatic import parse_program_judge
+
+    return parse_program_judge(reward) if reward else None
+
+
 def task_view(task: Task, config: TrainConfig, iteration: int) -> Task:
-    """The task as this iteration sees it: a fresh observed/held-out split of all its instructions."""
+    """The task as this iteration sees it: a fresh observed/held-out split of all its instructions;
+    a task that knows its held-out answers (``metadata.truth``, wikifacts) keeps its own split, whose
+    observed and held-out questions are about different articles."""
+    if task.metadata.get("truth"):
+        return Task(task.id, task.suite, task.category, task.observed, task.held_out[: config.max_held_out],
+                    metadata=task.metadata)
     instructions = task.instructions
     n_observed = min(config.n_observed, max(1, len(instructions) - 1))
     observed, held_out = split_instructions(
@@ -154,6 +172,7 @@ async def collect_task(task: Task, ctx: IterationContext) -> dict[str, Any]:
         view.id, view.held_out, ctx.base, ctx.judge, ctx.learner, ctx.runtime,
         SamplingParams(temperature=0.0, max_tokens=config.max_tokens, seed=config.seed),
         judge_config=config.judge_config, judge_max_tokens=config.judge_max_tokens,
+        program=_program(config.reward), truths=view.metadata.get("truth") or (),
     )
     await evaluator.prepare()
     # An output that does not parse is a failed sample, not a trajectory: never chosen (SFT and DPO
@@ -343,7 +362,8 @@ async def collect_iteration(iteration: int, spec: str, tasks: list[Task], config
     policy_model = acquisition.policy
     base = await base_policy(config.learner, policy_model, runtime)  # same engine as the taught side
     ctx = IterationContext(config, runtime, runtime.model(spec, role="optimizer"), acquisition, base,
-                           runtime.model(config.judge, role="judge"), get_learner(config.learner), iteration)
+                           None if config.reward else runtime.model(config.judge, role="judge"),
+                           get_learner(config.learner), iteration)
     gate = asyncio.Semaphore(2)
     with progress_bar(f"iteration {iteration}: sampling, executing, rewarding", len(tasks), runtime.ledger,
                       console) as advance:
