@@ -4,8 +4,8 @@
 #   bash scripts/setup.sh --test   # ... plus pytest, hypothesis, lm-eval, alpaca-eval
 set -euo pipefail
 cd "$(dirname "$0")/.."
-extras="cpu"
-[ "${1:-}" = "--test" ] && extras="cpu,test"
+extras="cpu,all"
+[ "${1:-}" = "--test" ] && extras="cpu,all,test"
 python3 -m venv .venv
 . .venv/bin/activate
 python -m pip install --quiet --upgrade pip

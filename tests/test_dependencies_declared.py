@@ -40,7 +40,7 @@ def declared_distributions() -> set[str]:
     for extra, requirements in project["optional-dependencies"].items():
         if extra != "test":
             names |= {_requirement_name(r) for r in requirements}
-    return names
+    return names - {_normalise(project["name"])}  # `all` names the other extras
 
 
 def imported_modules() -> dict[str, set[str]]:
@@ -86,6 +86,16 @@ def test_every_declared_distribution_is_imported():
     imported = set().union(*(distributions_of(m) for m in imported_modules()))
     unused = declared_distributions() - imported - set(DECLARED_NOT_IMPORTED)
     assert not unused, f"declared in pyproject.toml but never imported by ads_bench: {sorted(unused)}"
+
+
+def test_every_extra_the_code_requires_is_declared_with_the_packages_it_checks():
+    from ads_bench.extras import EXTRAS
+
+    extras = _pyproject()["project"]["optional-dependencies"]
+    for extra, (_, modules) in EXTRAS.items():
+        declared = {_requirement_name(r) for r in extras[extra]}
+        for module in modules:
+            assert distributions_of(module) & declared, f"extra [{extra}] checks {module} but does not install it"
 
 
 def test_every_extra_named_in_an_error_message_exists():

@@ -211,6 +211,9 @@ def _read_json(path: Path) -> list[Record]:
 
 
 def _read_parquet(path: Path) -> list[Record]:
+    from ads_bench.extras import require
+
+    require("suites", f"reading the parquet corpus {path.name}")
     import pandas as pd  # heavy: only for parquet corpora
 
     try:

@@ -18,6 +18,7 @@ from ads_bench.cli.tables import ledger_table
 def sweep(ctx: click.Context, config: str, out: str, prices: str | None, dry_run: bool) -> None:
     """Run every combination of a sweep file's grid (sharing one cache); rerun to resume."""
     from ads_bench.cli.leaderboard_cmd import rich_leaderboard
+    from ads_bench.extras import require
     from ads_bench.pipeline.preflight import preflight
     from ads_bench.pipeline.sweep import grid_configs, read_sweep, run_sweep
     from ads_bench.store.leaderboard import load_leaderboard
@@ -25,6 +26,7 @@ def sweep(ctx: click.Context, config: str, out: str, prices: str | None, dry_run
     # every cell of the grid is checked before the first run spends anything, not when its turn comes
     for _, run_config in grid_configs(read_sweep(config)):
         preflight(run_config)
+    require("report", "a sweep's report (written when its runs finish)")
     runtime = runtime_from(ctx, prices)
     if dry_run:
         from ads_bench.cli.estimate_cmd import show_estimate

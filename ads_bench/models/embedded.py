@@ -83,10 +83,10 @@ class Engine:
     def __init__(
         self, config: EngineConfig, port: int = 0, api_key: str | None = None, open_access: bool = False
     ):
-        try:
-            import xllamacpp
-        except ImportError as exc:  # a core dependency; only a broken install lands here
-            raise ModelUnavailable("xllamacpp is not installed: run `pip install xllamacpp`") from exc
+        from ads_bench.extras import require
+
+        require("local", "the embedded model")
+        import xllamacpp
         params = xllamacpp.CommonParams()
         params.model.path = config.path
         params.n_parallel = config.parallel

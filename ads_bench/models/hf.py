@@ -101,6 +101,9 @@ class HFBackend:
     price_name = None
 
     def __init__(self, spec: ModelSpec):
+        from ads_bench.extras import require
+
+        require("train", f"the hf: backend ('{spec.label}')")
         self.spec = spec
         self.adapter = spec.options.get("adapter")
         if self.adapter is not None:

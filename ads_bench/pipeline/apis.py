@@ -58,6 +58,9 @@ class LazyRetriever:
     def search(self, queries: list[str], k: int, mode: str) -> Any:
         with self._lock:
             if self._retriever is None:
+                from ads_bench.extras import require
+
+                require("retrieval")
                 from ads_bench.acquisition.corpus import load_corpus
                 from ads_bench.acquisition.retrieval import Retriever
 

@@ -55,7 +55,29 @@ def preflight(config: Config) -> Config:
         _check_spec(role, spec)
     if is_run and config.learner == "icl":
         _check_context_window(parse_spec(config.policy))
+    _check_extras(config, is_run)
     return config
+
+
+#: strategies whose calls may include Information Retrieval
+RETRIEVING_STRATEGIES = ("rag", "oracle", "prompting", "ads", "ir-only")
+
+
+def _check_extras(config: Any, is_run: bool) -> None:
+    """Every optional part the command will use is installed (one line naming the extra)."""
+    from ads_bench.extras import BACKEND_EXTRAS, require
+
+    for role, spec in _model_specs(config):
+        if role == "judge" and is_program_judge(spec):
+            continue
+        backend = parse_spec(spec).backend
+        if backend in BACKEND_EXTRAS:
+            require(BACKEND_EXTRAS[backend], f"the {role} '{spec}'")
+    if is_run:
+        if config.learner != "icl":
+            require("train", f"the {config.learner} learner")
+        if config.strategy in RETRIEVING_STRATEGIES:
+            require("retrieval", f"the {config.strategy} strategy (it may call Information Retrieval)")
 
 
 def _check_run_settings(config: Any) -> None:

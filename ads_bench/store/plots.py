@@ -11,6 +11,9 @@ from ads_bench.store.atomic import write_text_atomic
 
 
 def _figure(width: float = 6.0, height: float = 3.2):
+    from ads_bench.extras import require
+
+    require("report")
     import matplotlib
 
     matplotlib.use("Agg")

@@ -40,10 +40,16 @@ def read_records(path: Path, *, split: str | None = None) -> list[Record]:
         if name.endswith(".json"):
             return _read_json(path)
         if name.endswith(".parquet"):
+            from ads_bench.extras import require
+
+            require("suites", f"reading {path.name}")
             import pandas as pd
 
             return pd.read_parquet(path).to_dict(orient="records")
         if name.endswith(".csv"):
+            from ads_bench.extras import require
+
+            require("suites", f"reading {path.name}")
             import pandas as pd
 
             return pd.read_csv(path, keep_default_na=False).to_dict(orient="records")

@@ -96,6 +96,9 @@ class RougeL:
     the one Self-Instruct uses), tokenising each text once."""
 
     def __init__(self) -> None:
+        from ads_bench.extras import require
+
+        require("suites", "the ROUGE-L filter")
         from rouge_score import rouge_scorer
 
         self._scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
