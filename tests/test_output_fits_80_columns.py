@@ -3,6 +3,7 @@ line wider than the terminal, no carriage-return redraws, one progress line per 
 item 3). Runs `ads-bench run` for real in a subprocess with its output piped, against the fake
 OpenAI-compatible server (instant replies, so the layout is all that is tested)."""
 
+import json
 import os
 import subprocess
 import sys
@@ -63,3 +64,17 @@ def test_the_cost_table_keeps_every_figure_whole_at_any_width():
         assert max(map(len, text.splitlines())) <= width
         for figure in ("123,456", "7,890", "1234.5", "12.3456", "370,368", "37.0368"):
             assert figure in text, (width, figure, text)
+
+
+def test_an_optimizer_run_ends_with_the_trajectory_it_chose(tmp_path):
+    from ads_bench.cli.run_cmd import example_trajectory
+
+    record = {"id": "inhouse-00007", "strategy": "ads", "trajectory": {"calls": [
+        {"api": "information_retrieval", "args": {"query": "Byzantine emperors " * 10}, "position": 0},
+        {"api": "question_answering", "args": {"question": "Who founded Constantinople?"}, "position": 1}]}}
+    (tmp_path / "acquisitions.jsonl").write_text(json.dumps(record) + "\n")
+    lines = example_trajectory(tmp_path)
+    assert lines[0] == "the optimizer's trajectory for inhouse-00007 (2 calls):"
+    assert lines[1].startswith("  information_retrieval: Byzantine emperors") and lines[1].endswith("...")
+    assert len(lines[1]) <= 80
+    assert lines[2] == "  question_answering: Who founded Constantinople?"

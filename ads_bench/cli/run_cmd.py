@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from ads_bench.cli.common import LIMIT, console, prices_option, promise_line, run_async, runtime_from
+from ads_bench.cli.common import (
+    LIMIT,
+    console,
+    prices_option,
+    promise_line,
+    run_async,
+    runtime_from,
+)
 from ads_bench.cli.tables import ledger_table, metrics_table
 from ads_bench.config import build_config
 from ads_bench.judging.engine import ORDER_MODES
@@ -101,6 +110,29 @@ def run(ctx: click.Context, config_file: str | None, out: str | None, prices: st
     calls = ", ".join(f"{api} {n}" for api, n in acquisition["api_calls"].items()) or "none"
     console.print(f"API calls: {calls} · {acquisition['items_per_task']:.1f} items/task · "
                   f"acquisition ${acquisition['acquisition_usd']:.4f}")
+    if metrics.get("optimizer"):
+        for line in example_trajectory(folder.path):
+            console.print(line, highlight=False, markup=False)
     console.print(ledger_table(runtime.ledger, "this execution spent", metrics.get("cost")))
     console.print(f"run folder: {folder.path}")
     console.print(promise_line(folder), highlight=False)
+
+
+def example_trajectory(folder: Path, max_arg_chars: int = 70) -> list[str]:
+    """What the optimizer decided to acquire for the run's first task, a line a call, so the user
+    sees the plan and not only the figures."""
+    from ads_bench.store.jsonl import JsonlLog
+
+    log = folder / "acquisitions.jsonl"
+    records = list(JsonlLog(log).index().values()) if log.is_file() else []
+    if not records:
+        return []
+    first = records[0]
+    calls = (first.get("trajectory") or {}).get("calls") or []
+    lines = [f"the optimizer's trajectory for {first['id']} ({len(calls)} calls):"]
+    for call in calls:
+        argument = "; ".join(str(v) for v in (call.get("args") or {}).values())
+        if len(argument) > max_arg_chars:
+            argument = argument[: max_arg_chars - 3] + "..."
+        lines.append(f"  {call['api']}: {argument}")
+    return lines if calls else [*lines[:1], "  (no call: it acquired nothing)"]
