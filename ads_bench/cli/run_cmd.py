@@ -118,7 +118,7 @@ def run(ctx: click.Context, config_file: str | None, out: str | None, prices: st
     console.print(promise_line(folder), highlight=False)
 
 
-def example_trajectory(folder: Path, max_arg_chars: int = 70) -> list[str]:
+def example_trajectory(folder: Path, width: int = 80) -> list[str]:
     """What the optimizer decided to acquire for the run's first task, a line a call, so the user
     sees the plan and not only the figures."""
     from ads_bench.store.jsonl import JsonlLog
@@ -131,8 +131,6 @@ def example_trajectory(folder: Path, max_arg_chars: int = 70) -> list[str]:
     calls = (first.get("trajectory") or {}).get("calls") or []
     lines = [f"the optimizer's trajectory for {first['id']} ({len(calls)} calls):"]
     for call in calls:
-        argument = "; ".join(str(v) for v in (call.get("args") or {}).values())
-        if len(argument) > max_arg_chars:
-            argument = argument[: max_arg_chars - 3] + "..."
-        lines.append(f"  {call['api']}: {argument}")
+        line = f"  {call['api']}: " + "; ".join(str(v) for v in (call.get("args") or {}).values())
+        lines.append(line if len(line) <= width else line[: width - 3] + "...")
     return lines if calls else [*lines[:1], "  (no call: it acquired nothing)"]
