@@ -112,6 +112,14 @@ def test_the_loader_makes_the_prompt_held_out_only_and_refuses_to_acquire_withou
     assert "lacks 1 of its 2 tasks" in second.metadata["observed_missing"]
 
 
+def test_a_task_left_with_no_observed_instruction_refuses_to_acquire_and_says_why(tmp_path):
+    build_observed("toy", TASKS, Scripted(["Hi", "1. Name five rivers in Asia."]),
+                   BuildSettings(model="s", max_attempts=1), tmp_path / "observed.jsonl")
+    empty, fine = load_suite_file(_suite_yaml(tmp_path, "observed.jsonl")).tasks
+    assert "no instruction the model wrote for this task survived" in empty.metadata["observed_missing"]
+    assert fine.observed == ("Name five rivers in Asia.",) and "observed_missing" not in fine.metadata
+
+
 def test_a_set_built_for_other_prompts_is_refused(tmp_path):
     other = [Task(id="0", suite="toy", category="", observed=(), held_out=("Something else entirely here.",))]
     build_observed("toy", other, Scripted(["1. Name five rivers in Asia."]), BuildSettings(model="s", max_attempts=1),

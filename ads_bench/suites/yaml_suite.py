@@ -575,10 +575,15 @@ def load_observed_sets(spec: SuiteSpec, prompts: Mapping[str, str]) -> dict[str,
         f"suite {spec.name}: the observed set {spec.observed_file} {where}, so this task has no "
         f"observed instructions (its prompt is held out): build them with `{rebuild}`"
     )
-    return {
-        task_id: tuple(records[task_id]["observed"]) if task_id in records else refusal
-        for task_id in prompts
-    }
+    empty = (
+        f"suite {spec.name}: in {spec.observed_file} no instruction the model wrote for this task "
+        f"survived the filters: rebuild it with another model or more --max-attempts (`{rebuild}`)"
+    )
+    sets: dict[str, Any] = {}
+    for task_id in prompts:
+        observed = tuple(records[task_id]["observed"]) if task_id in records else ()
+        sets[task_id] = observed or (refusal if task_id not in records else empty)
+    return sets
 
 
 def check_unicode(task: Task, where: str) -> None:
