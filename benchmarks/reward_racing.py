@@ -48,6 +48,10 @@ from ads_bench.optimizer.racing import Race, exhaustive_selection
 from ads_bench.optimizer.selection import Scored, select
 
 CALLS_PER_EVALUATION = 3  # the taught policy's answer + the judge in both orders
+#: the target (issue 14): >= 3x fewer calls than exhaustive evaluation, with the true pair found at
+#: least as often as exhaustive evaluation finds it, minus 1 point
+TARGET_SAVING = 3.0
+TARGET_POINTS = 1.0
 QUALITY_SD = 1.0
 DIFFICULTY_SD = 0.5
 
@@ -180,6 +184,8 @@ def report(label: str, tasks, tau: float, confidences, race_options: dict, race_
         if has_truth:
             line += (f" | true pair: racing {100 * race_true / n:5.1f}% exhaustive {100 * exhaustive_true / n:5.1f}%"
                      f" | regret: racing {race_regret / n:.4f} exhaustive {exhaustive_regret / n:.4f}")
+            met = full / max(1, raced) >= TARGET_SAVING and race_true >= exhaustive_true - TARGET_POINTS * n / 100
+            line += f" | target {'met' if met else 'not met'}"
         print(line, flush=True)
 
 

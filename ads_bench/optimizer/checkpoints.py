@@ -1,4 +1,5 @@
-"""Which optimizer a run uses: the one given, else the last trained checkpoint, else a smoke one."""
+"""Which optimizer a run uses: the one given, else the last trained checkpoint, else the shipped
+smoke one, else a smoke one trained now."""
 
 from __future__ import annotations
 
@@ -79,8 +80,9 @@ def trained_optimizer(value: str) -> str:
 
 async def resolve_optimizer(config: Any, runtime: Any, console: Console | None) -> Any:
     """The run config with its optimizer decided: untrained for ``prompting``; for ``ads`` and
-    its single-API ablations the same one — the last trained, else a smoke one trained now — so
-    an ablation never runs untrained while ``ads`` runs trained (issue 17, item 3)."""
+    its single-API ablations the same one — the last trained, else the shipped smoke one where
+    it applies (:mod:`.shipped`), else a smoke one trained now — so an ablation never runs
+    untrained while ``ads`` runs trained (issue 17, item 3)."""
     from ads_bench.strategies import OPTIMIZER_STRATEGIES
 
     if config.strategy not in OPTIMIZER_STRATEGIES:
@@ -90,10 +92,22 @@ async def resolve_optimizer(config: Any, runtime: Any, console: Console | None) 
     if config.strategy == "prompting":
         return dataclasses.replace(config, optimizer=UNTRAINED_DEFAULT)
     trained = latest_trained()
-    if trained is None:
+    if trained is not None:
+        if console is not None:
+            console.print(f"using the last trained optimizer: {trained}")
+        return dataclasses.replace(config, optimizer=trained)
+    from ads_bench.optimizer.shipped import shipped_optimizer
+
+    trained, why = shipped_optimizer(config.policy, config.expert, config.judge)
+    if trained is not None:
+        if console is not None:
+            console.print("[bold]no trained ADS optimizer yet[/bold]: using the smoke one shipped with ads-bench "
+                          "(made by `ads-bench train` with the smoke recipe: a pipeline check, not a useful "
+                          "optimizer; train a real one with `ads-bench train`)")
+    else:
+        if console is not None and why != "no shipped smoke optimizer in this install":
+            console.print(f"not using the shipped smoke optimizer: {why}")
         trained = await train_smoke(config, runtime, console)
-    elif console is not None:
-        console.print(f"using the last trained optimizer: {trained}")
     return dataclasses.replace(config, optimizer=trained)
 
 

@@ -136,6 +136,10 @@ def estimate_run(config: Any, runtime: Runtime, history: History, out: str | Pat
         from ads_bench.optimizer.checkpoints import UNTRAINED_DEFAULT, latest_trained
 
         trained = None if config.strategy == "prompting" else latest_trained()
+        if config.strategy != "prompting" and trained is None:
+            from ads_bench.optimizer.shipped import shipped_optimizer
+
+            trained, _ = shipped_optimizer(config.policy, config.expert, config.judge)
         if config.strategy != "prompting" and trained is None and count_smoke_training:
             from ads_bench.optimizer.trainer import smoke_config
 
