@@ -22,6 +22,7 @@ from ads_bench.acquisition.items import (
 )
 from ads_bench.acquisition.trajectory import API_NAMES
 from ads_bench.errors import UserError
+from ads_bench.models.spec import parse_spec
 from ads_bench.optimizer.checkpoints import adapter_paths
 
 SHORT_NAMES = {"ir": INFORMATION_RETRIEVAL, "dg": DEMONSTRATION_GENERATION, "qa": QUESTION_ANSWERING}
@@ -112,7 +113,7 @@ def describe_optimizer(spec: str, inference_apis: Iterable[str]) -> dict[str, An
     else:
         description = (f"optimizer trained with {apis_text(trained_apis, only=True)}, "
                        f"asked for {apis_text(inference)} at inference")
-    description += f" · checkpoint {sha}" if sha else f" ({spec})"
+    description += f" · checkpoint {sha}" if sha else f" ({parse_spec(spec).label})"
     return {
         "spec": spec,
         "trained": sha is not None,
