@@ -1,6 +1,6 @@
 """Train the ADS optimizer at several cost-tier widths τ and print the API mix per iteration.
 
-    python examples/tau_api_mix.py [--taus 0,0.5] [--config examples/tau-api-mix.yaml]
+    python examples/tau_api_mix.py [--taus 0,0.5] [--config examples/train/tau-api-mix.yaml]
         [--work results/tau-api-mix] [--json FILE]
 
 Runs ``ads-bench train --config CONFIG --tau T --out WORK/tau-T`` for each τ (resumable: a
@@ -10,7 +10,7 @@ iteration and τ it prints the share of each API among the calls of the *sampled
 (what the optimizer of that iteration writes: iteration 0 is the untrained optimizer, the same
 for every τ; later iterations are the optimizer trained at that τ) and of the *chosen* ones
 (what selection at that τ teaches), each with n, the number of calls it is the share of, and the
-mean cost of a sampled and of a chosen trajectory. See examples/tau-api-mix.yaml for what the
+mean cost of a sampled and of a chosen trajectory. See examples/train/tau-api-mix.yaml for what the
 default tiny scale can and cannot show.
 """
 
@@ -63,7 +63,7 @@ def describe(mix: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--taus", default="0,0.5")
-    parser.add_argument("--config", default=str(ROOT / "examples" / "tau-api-mix.yaml"))
+    parser.add_argument("--config", default=str(ROOT / "examples" / "train" / "tau-api-mix.yaml"))
     parser.add_argument("--work", default="results/tau-api-mix")
     parser.add_argument("--json", default=None, help="also write the mixes here")
     parser.add_argument("--cache-dir", default=None, help="response cache (default: the user's)")

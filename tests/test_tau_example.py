@@ -20,7 +20,7 @@ def _example():
 
 
 def test_the_example_config_is_a_train_config():
-    config = TrainConfig(**read_config_file(ROOT / "examples" / "tau-api-mix.yaml"))
+    config = TrainConfig(**read_config_file(ROOT / "examples" / "train" / "tau-api-mix.yaml"))
     assert config.iterations >= 2  # a later iteration samples the optimizer trained at that tau
 
 
