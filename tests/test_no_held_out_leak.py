@@ -61,7 +61,8 @@ def _limit(suite: str) -> int:
 
 
 def _run(strategy: str, suite: str, server, out: Path, capsys) -> tuple[int, str]:
-    args = ["run", "--strategy", strategy, "--suite", suite, "--limit", str(_limit(suite)), "--max-held-out", "1",
+    # a cache of its own: a request answered from the cache never reaches the logging server
+    args = ["--cache-dir", str(out.parent / "cache"), "run", "--strategy", strategy, "--suite", suite, "--limit", str(_limit(suite)), "--max-held-out", "1",
             "--policy", server.spec("policy", context_window=4096), "--expert", server.spec("expert"),
             "--optimizer", server.spec("optimizer"), "--judge", server.spec("judge"),
             "--max-tokens", "8", "--judge-max-tokens", "8", "--optimizer-max-tokens", "16",
