@@ -56,15 +56,20 @@ def test_two_demonstrations_with_and_without_calls_each_after_its_own_task_and_t
 
 
 def test_a_copied_demonstration_is_told_apart_from_a_plan_of_its_own():
-    [with_calls, without_calls] = demonstrations()
-    assert copied_demonstration(with_calls.trajectory, demonstrations()) == "identical"
+    [with_calls, without_calls] = shown = demonstrations()
+    assert copied_demonstration(with_calls.trajectory, shown) == "identical"
     prose = parse_trajectory(with_calls.trajectory.render().replace("vague or wrong", "wrong"))
-    assert copied_demonstration(prose, demonstrations()) == "same calls"
-    empty = parse_trajectory('{"analysis": "%s", "self_reflection": "", "calls": []}' % without_calls.trajectory.analysis)
-    assert copied_demonstration(empty, demonstrations()) == "same analysis"
+    assert copied_demonstration(prose, shown) == "same calls"
+    # what the untrained embedded optimizer wrote for a book-review task: the demonstration's query
+    one_call = parse_trajectory('{"analysis": "Reviews need a summary.", "self_reflection": "", "calls": '
+                                '[{"api": "information_retrieval", "args": {"query": "Rayleigh scattering sunset colour"}}]}')
+    assert copied_demonstration(one_call, shown) == "copied call"
+    reworded = without_calls.trajectory.analysis.replace("(kilometres to metres, 12 times 3)", "(kilometres to metres)")
+    empty = parse_trajectory('{"analysis": "%s", "self_reflection": "", "calls": []}' % reworded)
+    assert copied_demonstration(empty, shown) == "copied analysis"
     own = parse_trajectory('{"analysis": "Limericks need an AABBA rhyme.", "self_reflection": "", "calls": '
                            '[{"api": "information_retrieval", "args": {"query": "limerick rhyme scheme"}}]}')
-    assert copied_demonstration(own, demonstrations()) is None
+    assert copied_demonstration(own, shown) is None
 
 
 def test_a_one_shot_template_without_a_task_still_works(tmp_path):

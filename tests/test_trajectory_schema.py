@@ -72,4 +72,5 @@ async def test_the_embedded_optimizer_writes_trajectories_that_parse_under_the_s
     [response] = await ctx.optimizer.generate([optimizer_request(TASK, ctx, API_NAMES, sample_seed=1, n=3)])
     trajectories = [parse_trajectory(c.text) for c in response.completions]
     assert [t.error for t in trajectories] == [None] * 3
-    assert all(t.calls for t in trajectories)
+    # the prompt demonstrates a plan without calls too (ADS.md), so a sample may rightly have none
+    assert any(t.calls for t in trajectories)

@@ -6,8 +6,9 @@ The text lives in a template file (``DEFAULT_TEMPLATE``, or one a run names) spl
 It shows two demonstrations, one with calls and one without (a task the assistant already
 handles), each after the instructions of its own task, and the task at hand last. A small
 optimizer shown one bare trajectory copied it for every task (issue 14: the haiku example);
-pairing each demonstration with its task shows that a trajectory is written about its task, and
-:func:`copied_demonstration` lets a benchmark or test count the outputs that copy one anyway.
+pairing each demonstration with its task is meant to show that a trajectory is written about
+its task. It does not stop the untrained 135M model from copying now and then, so
+:func:`copied_demonstration` lets a benchmark or test count the outputs that copy one.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from pathlib import Path
 
 from ads_bench.acquisition.trajectory.apis import API_NAMES, canonical_api_or_user_error
@@ -97,22 +99,39 @@ def demonstrations(
     return shown
 
 
+#: word-sequence similarity (difflib's ratio, 2·matches / total words) from which a text counts as
+#: copied: the ROUGE-L cut Self-Instruct uses for near-duplicates (``suites/inhouse/expand.py``)
+COPY_SIMILARITY = 0.7
+
+
+def _similar(a: str, b: str) -> bool:
+    words_a, words_b = a.lower().split(), b.lower().split()
+    return bool(words_a and words_b) and SequenceMatcher(None, words_a, words_b).ratio() >= COPY_SIMILARITY
+
+
 def copied_demonstration(trajectory: Trajectory, shown: Sequence[Demonstration]) -> str | None:
-    """How ``trajectory`` copies one of the prompt's demonstrations, or None.
+    """How ``trajectory`` copies one of the prompt's demonstrations, or None, the strongest first.
 
     "identical": the same rendering; "same calls": the same non-empty list of calls (the plan is
-    copied whatever the prose); "same analysis": the demonstration's analysis word for word.
+    copied whatever the prose); "copied call": some call's text argument (query, scenario,
+    question) is a demonstration's, near word for word; "copied analysis": the analysis is.
     """
+    calls = [(c.api, c.args) for c in trajectory.calls]
+    texts = [str(v) for c in trajectory.calls for v in c.args.values() if isinstance(v, str)]
+    found = []
     for demonstration in shown:
         example = demonstration.trajectory
         if trajectory.render() == example.render():
-            return "identical"
-        same = [(c.api, c.args) for c in trajectory.calls] == [(c.api, c.args) for c in example.calls]
-        if example.calls and same:
-            return "same calls"
-        if example.analysis.strip() and trajectory.analysis.strip() == example.analysis.strip():
-            return "same analysis"
-    return None
+            found.append(0)
+        elif example.calls and calls == [(c.api, c.args) for c in example.calls]:
+            found.append(1)
+        example_texts = [str(v) for c in example.calls for v in c.args.values() if isinstance(v, str)]
+        if any(_similar(t, e) for t in texts for e in example_texts):
+            found.append(2)
+        if _similar(trajectory.analysis, example.analysis):
+            found.append(3)
+    kinds = ("identical", "same calls", "copied call", "copied analysis")
+    return kinds[min(found)] if found else None
 
 
 def _render_demonstrations(shown: Sequence[Demonstration]) -> str:
