@@ -14,7 +14,12 @@ from ads_bench.cli import main
 from ads_bench.errors import UserError
 from ads_bench.suites import Task, load_suite_file
 from ads_bench.suites.inhouse.expand import RougeL
-from ads_bench.suites.observed_build import BuildSettings, build_observed, read_observed_file, rejection
+from ads_bench.suites.observed_build import (
+    BuildSettings,
+    build_observed,
+    read_observed_file,
+    rejection,
+)
 
 sys.path.insert(0, str(Path(__file__).parent))
 from openai_server import serve  # noqa: E402
