@@ -41,8 +41,10 @@ class Task:
 
     - ``observed``: shown to the optimizer (the data-acquisition strategy).
     - ``held_out``: answered by the policy and judged; never shown to the optimizer.
-      For public benchmarks (AlpacaEval, Arena-Hard, MT-Bench) a task is *one prompt* and
-      ``observed == held_out == (prompt,)``: ADS there gives the optimizer the prompt itself.
+      For public benchmarks (AlpacaEval, Arena-Hard, MT-Bench) a task is *one prompt*:
+      ``held_out == (prompt,)`` and ``observed`` holds Self-Instruct instructions of the same
+      kind (the suite's ``observed_file``; ``tasks/README.md``), never the prompt itself
+      (``ads_bench/suites/held_out_guard.py`` refuses any request that would show it).
     - ``references``: empty, or aligned with ``held_out``: for each held-out prompt, one
       reference answer per turn (what a pairwise judge compares against, or what a
       reference-guided judge is shown).
