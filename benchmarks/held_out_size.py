@@ -18,9 +18,13 @@ and e_kc (judge noise and trajectory-instruction interaction) are normal with SD
 two-way least squares (``optimizer/racing.py``'s ``fit_additive``) on the complete rows of
 ``samples.jsonl`` in the ``ads-bench train`` folders given (each task: the trajectories judged on
 every held-out instruction; trajectories that acquired nothing, judged once, are left out). With
-no folder, the SDs are ``--sd-trajectory/--sd-instruction/--sd-noise`` as given (defaults: the
-fit to the run recorded in the README, which used the embedded SmolLM2-135M judge: a judge that
-mostly picks a position, so its noise is the pipeline's, not a real judge's).
+no folder, the SDs are ``--sd-trajectory/--sd-instruction/--sd-noise`` as given. Their defaults
+are the fit to the smoke optimizer's training run that the quickstart's ``ads-bench run
+--strategy ads`` makes (results/train-inhouse-train-9b6b1aba01: 2 tasks x 3 samples x 2
+held-out, 12 judged cells, 4 residual degrees of freedom, so a rough fit), judged by the embedded
+SmolLM2-135M: a judge that mostly picks a position, whose judgments hardly separate trajectories
+(SD 0.007), so P(same pair) stays low at any size. Its noise is the pipeline's, not a real
+judge's; calibrate on your own run for a real reading.
 
 Each task has a population of ``--population`` instructions (100: the paper's 3 observed + 97
 held-out); H of them are drawn without replacement for each resample. The printed SD comes with
@@ -42,8 +46,8 @@ sys.path.insert(0, str(ROOT))
 
 from ads_bench.optimizer.racing import fit_additive, select_many  # noqa: E402
 
-# the fit recorded in the README (python benchmarks/held_out_size.py --calibrate-from ...)
-DEFAULT_SDS = {"trajectory": 0.10, "instruction": 0.15, "noise": 0.25}
+# --calibrate-from results/train-inhouse-train-9b6b1aba01 (the quickstart's smoke training run)
+DEFAULT_SDS = {"trajectory": 0.007, "instruction": 0.024, "noise": 0.075}
 
 
 def calibrate(folders: list[Path]) -> dict[str, float | int]:
