@@ -1,7 +1,7 @@
 """Train the ADS optimizer at several cost-tier widths τ and print the API mix per iteration.
 
     python examples/tau_api_mix.py [--taus 0,0.5] [--config examples/train/tau-api-mix.yaml]
-        [--work results/tau-api-mix] [--json FILE]
+        [--work results/tau-api-mix] [--json FILE] [--reselect-only]
 
 Runs ``ads-bench train --config CONFIG --tau T --out WORK/tau-T`` for each τ (resumable: a
 rerun trains nothing new), all sharing one response cache (the user's, or ``--cache-dir``), then
@@ -11,7 +11,9 @@ iteration and τ it prints the share of each API among the calls of the *sampled
 for every τ; later iterations are the optimizer trained at that τ) and of the *chosen* ones
 (what selection at that τ teaches), each with n, the number of calls it is the share of, and the
 mean cost of a sampled and of a chosen trajectory. See examples/train/tau-api-mix.yaml for what the
-default tiny scale can and cannot show.
+default tiny scale can and cannot show. ``--reselect-only`` trains nothing: it re-runs cost-tier
+selection at every τ on the first τ's iteration 0 (the same samples and rewards at any τ when
+every held-out instruction was judged), which shows the choice at each τ without training.
 """
 
 from __future__ import annotations
@@ -52,6 +54,27 @@ def mixes(run_dir: Path) -> dict[int, dict[str, Any]]:
     return {it: {kind: api_mix(samples) for kind, samples in slot.items()} for it, slot in sorted(by_iteration.items())}
 
 
+def reselected(run_dir: Path, taus: list[float]) -> dict[float, dict[str, Any]]:
+    """Iteration 0's chosen mix at each τ, by cost-tier selection on one run's recorded rewards
+    and costs. Iteration 0 samples and judges the same trajectories whatever τ, so this is what a
+    run at that τ chooses, provided every reward was measured on every held-out instruction
+    (racing's stopping depends on τ): a record with a forecast reward is left out, and counted."""
+    from ads_bench.optimizer.selection import Scored, select
+
+    records = [json.loads(line) for line in (run_dir / "samples.jsonl").read_text().splitlines()]
+    records = [r for r in records if r["iteration"] == 0]
+    exact = [r for r in records if all(s.get("reward_exact", False) or s.get("reward") is None for s in r["samples"])]
+    out = {}
+    for tau in taus:
+        chosen = []
+        for record in exact:
+            pick = select([Scored(s["k"], s["reward"], s["cost_usd"]) for s in record["samples"]], tau).chosen
+            if pick is not None:
+                chosen.append(record["samples"][pick])
+        out[tau] = {**api_mix(chosen), "tasks": len(exact), "tasks_left_out": len(records) - len(exact)}
+    return out
+
+
 def describe(mix: dict[str, Any]) -> str:
     if not mix["n_calls"]:
         return f"no calls (n={mix['n_trajectories']} trajectories)"
@@ -67,9 +90,19 @@ def main() -> None:
     parser.add_argument("--work", default="results/tau-api-mix")
     parser.add_argument("--json", default=None, help="also write the mixes here")
     parser.add_argument("--cache-dir", default=None, help="response cache (default: the user's)")
+    parser.add_argument("--reselect-only", action="store_true",
+                        help="train nothing: print iteration 0's chosen mix at every τ from the first τ's run")
     args = parser.parse_args()
     work = Path(args.work)
     taus = [float(t) for t in args.taus.split(",")]
+    if args.reselect_only:
+        first = work / f"tau-{taus[0]:g}"
+        print(f"iteration 0 of {first}: the chosen trajectories' API mix at each τ, re-selected from its "
+              "recorded rewards and costs")
+        for tau, mix in reselected(first, taus).items():
+            print(f"τ={tau:g}  chosen: {describe(mix)}; {mix['tasks']} tasks"
+                  + (f" ({mix['tasks_left_out']} left out: raced rewards)" if mix["tasks_left_out"] else ""))
+        return
     results = {}
     for tau in taus:
         out = work / f"tau-{tau:g}"
