@@ -8,7 +8,7 @@ from rich.table import Table
 from ads_bench.cli.common import console, prices_option, run_async, runtime_from
 from ads_bench.cli.tables import ledger_table
 from ads_bench.config import build_config
-from ads_bench.optimizer.provenance import apis_text
+from ads_bench.optimizer.provenance import ABLATION_OF, apis_text
 from ads_bench.optimizer.trainer import TrainConfig, train_optimizer
 
 
@@ -86,7 +86,9 @@ def train(ctx: click.Context, config_file: str | None, out: str | None, prices: 
     console.print(f"optimizer: [bold]{rows[-1]['optimizer_out']}[/bold] (trained with {apis_text(config.apis)})")
     trained = [r["iteration"] for r in rows if "kind" in r["training"]]
     if trained:
-        console.print(f"use it with `ads-bench run --strategy ads --optimizer {folder.path}/adapters/iteration-{trained[-1]}`")
+        strategy = ABLATION_OF.get(config.apis, "ads")  # a one-API optimizer drives that API's ablation
+        console.print(f"use it with `ads-bench run --strategy {strategy} --optimizer "
+                      f"{folder.path}/adapters/iteration-{trained[-1]}`")
 
 
 def _fmt(value, digits: int = 3) -> str:

@@ -27,6 +27,9 @@ from ads_bench.optimizer.checkpoints import adapter_paths
 
 SHORT_NAMES = {"ir": INFORMATION_RETRIEVAL, "dg": DEMONSTRATION_GENERATION, "qa": QUESTION_ANSWERING}
 _ABBREVIATION = {full: short.upper() for short, full in SHORT_NAMES.items()}
+#: the single-API strategy an optimizer trained with one API drives
+ABLATION_OF = {(INFORMATION_RETRIEVAL,): "ir-only", (DEMONSTRATION_GENERATION,): "demo-only",
+               (QUESTION_ANSWERING,): "qa-only"}
 STATS_FILE = "ads_stats.json"
 
 
