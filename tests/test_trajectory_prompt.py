@@ -43,12 +43,12 @@ def test_messages_are_a_system_and_a_user_turn_with_every_placeholder_filled():
 
 def test_two_demonstrations_with_and_without_calls_each_after_its_own_task_and_the_task_last():
     user = optimizer_messages(OBSERVED, COSTS)[1]["content"]
-    with_calls, without_calls = (parse_trajectory(e) for e in examples_in(user))
-    for shown, trajectory in zip(examples_in(user), (with_calls, without_calls), strict=True):
+    without_calls, with_calls = (parse_trajectory(e) for e in examples_in(user))
+    for shown, trajectory in zip(examples_in(user), (without_calls, with_calls), strict=True):
         assert trajectory.error is None and trajectory.dropped == [] and trajectory.render() == shown
     assert {call.api for call in with_calls.calls} == set(API_NAMES) and without_calls.calls == []
-    [first, second] = demonstrations()
-    assert first.trajectory == with_calls and second.trajectory == without_calls
+    [first, second] = demonstrations()  # the plan with calls last, nearest the task
+    assert first.trajectory == without_calls and second.trajectory == with_calls
     assert all(len(d.task) == 2 for d in (first, second))
     for demonstration in (first, second):  # each follows its own task's instructions
         assert user.index(demonstration.task[-1]) < user.index(demonstration.trajectory.render())
@@ -56,7 +56,7 @@ def test_two_demonstrations_with_and_without_calls_each_after_its_own_task_and_t
 
 
 def test_a_copied_demonstration_is_told_apart_from_a_plan_of_its_own():
-    [with_calls, without_calls] = shown = demonstrations()
+    [without_calls, with_calls] = shown = demonstrations()
     assert copied_demonstration(with_calls.trajectory, shown) == "identical"
     prose = parse_trajectory(with_calls.trajectory.render().replace("vague or wrong", "wrong"))
     assert copied_demonstration(prose, shown) == "same calls"
@@ -74,7 +74,7 @@ def test_a_copied_demonstration_is_told_apart_from_a_plan_of_its_own():
 
 def test_a_one_shot_template_without_a_task_still_works(tmp_path):
     text = DEFAULT_TEMPLATE.read_text(encoding="utf-8")
-    one_shot = text[: text.index("---example task---")] + text[text.index("---example---") : text.index("---example_no_calls task---")]
+    one_shot = text[: text.index("---example_no_calls task---")] + text[text.index("---example---") :]
     path = tmp_path / "one-shot.md"
     path.write_text(one_shot, encoding="utf-8")
     [shown] = examples_in(optimizer_messages(OBSERVED, COSTS, template=path)[1]["content"])
@@ -86,7 +86,7 @@ def test_a_single_api_ablation_shows_only_that_api(only):
     user = optimizer_messages(OBSERVED, {only: 1}, allowed_apis=[only])[1]["content"]
     listed = [api for api in API_NAMES if f"- {api}(" in user]
     assert listed == [only]
-    example, empty = (parse_trajectory(e) for e in examples_in(user))
+    empty, example = (parse_trajectory(e) for e in examples_in(user))
     assert example.calls and {call.api for call in example.calls} == {only} and empty.calls == []
 
 
