@@ -32,8 +32,8 @@ _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 _MESSAGE_PLACEHOLDERS = {"observed_instructions", "apis", "budget", "output_format"}
 #: the demonstrations, in the order shown: (trajectory section, its task's section); only
 #: ``example`` is required (a one-shot template without its task still works). The one with
-#: calls comes last, nearest the task: with it first, the untrained embedded optimizer copied the
-#: empty plan in 3 of 6 samples.
+#: calls comes last, nearest the task: with the empty plan there instead, the untrained embedded
+#: optimizer copied it in 3 of 6 samples.
 _DEMONSTRATIONS = (("example_no_calls", "example_no_calls task"), ("example", "example task"))
 
 
