@@ -8,7 +8,11 @@ import pytest
 
 from ads_bench.acquisition.costs import DEFAULT_FEES_USD, CostModel
 from ads_bench.acquisition.executor import execute_calls
-from ads_bench.acquisition.items import DEMONSTRATION_GENERATION, INFORMATION_RETRIEVAL, QUESTION_ANSWERING
+from ads_bench.acquisition.items import (
+    DEMONSTRATION_GENERATION,
+    INFORMATION_RETRIEVAL,
+    QUESTION_ANSWERING,
+)
 from ads_bench.acquisition.trajectory import ApiCall
 from ads_bench.models import Runtime
 from ads_bench.models.embedded import EMBEDDED_NAME

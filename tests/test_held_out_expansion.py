@@ -111,7 +111,7 @@ def test_the_calibration_recovers_the_sds_of_judgments_it_is_fitted_to(tmp_path)
     bench = _held_out_size_benchmark()
     rng = np.random.default_rng(0)
     lines = []
-    for task in range(300):
+    for _ in range(300):
         quality = 0.5 + rng.standard_normal(4) * 0.1
         difficulty = rng.standard_normal(6) * 0.15
         judged = quality[:, None] + difficulty[None, :] + rng.standard_normal((4, 6)) * 0.2

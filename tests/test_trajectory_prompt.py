@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -65,7 +66,7 @@ def test_a_copied_demonstration_is_told_apart_from_a_plan_of_its_own():
                                 '[{"api": "information_retrieval", "args": {"query": "Rayleigh scattering sunset colour"}}]}')
     assert copied_demonstration(one_call, shown) == "copied call"
     reworded = without_calls.trajectory.analysis.replace("(kilometres to metres, 12 times 3)", "(kilometres to metres)")
-    empty = parse_trajectory('{"analysis": "%s", "self_reflection": "", "calls": []}' % reworded)
+    empty = parse_trajectory(json.dumps({"analysis": reworded, "self_reflection": "", "calls": []}))
     assert copied_demonstration(empty, shown) == "copied analysis"
     own = parse_trajectory('{"analysis": "Limericks need an AABBA rhyme.", "self_reflection": "", "calls": '
                            '[{"api": "information_retrieval", "args": {"query": "limerick rhyme scheme"}}]}')
