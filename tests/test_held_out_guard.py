@@ -87,3 +87,13 @@ async def test_a_task_whose_observed_set_was_never_built_refuses_to_acquire():
                    metadata={"observed_missing": "suite demo: the observed set X is missing: build it"})
     with pytest.raises(UserError, match="task demo/1: suite demo: the observed set X is missing"):
         await run_calls("rule-qa", missing, [], _context(EchoApi([])))
+
+
+def test_an_optimizer_prompt_built_from_a_leaking_task_is_refused_before_it_is_sent():
+    from ads_bench.strategies.optimizer_driven import optimizer_request
+
+    leaky = Task(id="8", suite="demo", category="", observed=(PROMPT,), held_out=(PROMPT,))
+    context = _context(EchoApi([]))
+    with pytest.raises(HeldOutLeak, match="task demo/8: the request to the optimizer"):
+        optimizer_request(leaky, context, (QUESTION_ANSWERING,))
+    assert optimizer_request(TASK, context, (QUESTION_ANSWERING,)).messages  # an honest task passes
