@@ -95,15 +95,19 @@ def test_only_prompts_both_rungs_judged_enter_the_interpolation():
     assert interpolate(curve(a, b), 1.5).estimate == pytest.approx((50.0 + 100.0) / 2)
 
 
-def test_spend_levels_are_the_rungs_or_a_log_spread_inside_them():
-    few = [curve(point(0.01, [1.0], "a"), point(0.02, [1.0], "b"))]
-    assert spend_levels(few) == [0.01, 0.02]
-    many = [curve(*(point(s, [1.0], str(s)) for s in (0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128)))]
-    levels = spend_levels(many, most=4)
-    assert len(levels) == 4 and levels[0] == 0.001 and levels[-1] == 0.128
+def test_spend_levels_are_the_rungs_own_spends_preferring_those_most_curves_reach():
+    few = [curve(point(0.0, [1.0], "zero"), point(0.01, [1.0], "a"), point(0.02, [1.0], "b"))]
+    assert spend_levels(few) == [0.01, 0.02]  # $0 is a curve's lower end, not a level
+    wide = curve(*(point(s, [1.0], str(s)) for s in (0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128)))
+    narrow = curve(point(0.002, [1.0], "n1"), point(0.0021, [1.0], "n2"), point(0.004, [1.0], "n3"))
+    levels = spend_levels([wide, narrow], most=3)
+    # inside both ranges first (0.0021 is too close to 0.002 to add anything), then the
+    # farthest from those in log $
+    assert levels == [0.002, 0.004, 0.128]
     # a strategy whose spend does not move with the budget: the others are read at its spend
-    anchored = spend_levels([*many, curve(point(0.05, [1.0], "flat")), curve(point(0.0, [1.0], "none"))], most=4)
-    assert 0.05 in anchored and 0.0 not in anchored and len(anchored) <= 4
+    flat, none = curve(point(0.05, [1.0], "flat")), curve(point(0.0, [1.0], "none"))
+    anchored = spend_levels([wide, narrow, flat, none], most=3)
+    assert 0.05 in anchored and 0.0 not in anchored and len(anchored) == 3
 
 
 def test_spend_is_the_acquisition_run_cost_not_answering_or_judging():

@@ -11,9 +11,11 @@ against what it spent; this module reads every curve at common spend levels.
   are left out: they are the evaluation's cost, not the strategy's.
 - **A curve** is the complete runs that differ only in their budget (:data:`LADDER_KEYS`);
   runs of one curve that spent the same are one point (their per-prompt scores averaged).
-- **Interpolation** is linear in $ between the two neighbouring points; there is no
-  extrapolation: below a curve's cheapest or above its dearest point the cell says "outside its
-  range".
+- **Interpolation** is linear in $ between the two neighbouring points: it is what a mix of the
+  two rungs would score (each task run at one rung or the other, at random, so that the expected
+  spend is the level). There is no extrapolation: below a curve's cheapest or above its dearest
+  point the cell says "outside its range" (a ladder with a 0-item rung reaches down to what the
+  strategy spends with nothing to acquire: $0 for a baseline).
 - **Uncertainty**: the rungs of a ladder answer the same held-out prompts, so their scores are
   correlated. The interpolated score ``(1 - l) R_a + l R_b`` is a linear combination of two
   weighted means over the prompts both rungs judged; its SE is the delete-one-task jackknife of
@@ -128,21 +130,34 @@ def interpolate(curve: Curve, spend: float, *, tolerance: float = 1e-9) -> Match
                         len(common), result.n_clusters, between)
 
 
+#: two levels closer than this factor say the same thing: one of them is enough
+LEVEL_SPACING = 1.5
+
+
 def spend_levels(curves: Sequence[Curve], most: int = MAX_LEVELS) -> list[float]:
-    """Common spend levels: every point's spend (a strategy that spent $0 adds no level), or,
-    when there are more than ``most``, the spends of one-point curves (a strategy whose spend
-    does not move with the budget: the others are read at its spend) and levels spread evenly in
-    log $ over the whole range, 2 significant digits."""
-    spends = sorted({round(p.spend, 12) for c in curves for p in c.points if p.spend > 0 or len(c.points) > 1})
+    """Common spend levels, chosen among the points' own positive spends ($0 is every baseline's
+    0-item rung: a curve's lower end, not a comparison): all of them when there are at most
+    ``most``; else the spends of one-point curves (a strategy whose spend does not move with the
+    budget: the others are read at its spend), then, one at a time, the spend inside the most
+    curves' ranges, ties going to the one farthest (in log $) from those already chosen, none
+    within a factor :data:`LEVEL_SPACING` of a chosen one."""
+    spends = sorted({round(p.spend, 12) for c in curves for p in c.points if p.spend > 0})
     if len(spends) <= most:
         return spends
-    anchors = sorted({round(c.low, 12) for c in curves if len(c.points) == 1 and c.low > 0})[:most]
-    positive = [s for s in spends if s > 0]
-    low, high = math.log10(positive[0]), math.log10(positive[-1])
-    fill = max(2, most - len(anchors))
-    spread = {float(f"{10 ** (low + (high - low) * k / (fill - 1)):.2g}") for k in range(fill)}
-    # rounding must not push the end levels off every curve
-    return sorted(set(anchors) | {min(max(level, positive[0]), positive[-1]) for level in spread})
+    chosen = sorted({round(c.low, 12) for c in curves if len(c.points) == 1 and c.low > 0})[:most]
+
+    def coverage(spend: float) -> int:
+        return sum(c.low - 1e-12 <= spend <= c.high + 1e-12 for c in curves)
+
+    def distance(spend: float) -> float:
+        return min((abs(math.log10(spend / c)) for c in chosen), default=math.inf)
+
+    while len(chosen) < most:
+        left = [s for s in spends if distance(s) >= math.log10(LEVEL_SPACING) - 1e-12]
+        if not left:
+            break
+        chosen.append(max(left, key=lambda s: (coverage(s), distance(s), -s)))
+    return sorted(chosen)
 
 
 @dataclass
@@ -152,15 +167,16 @@ class MatchedSpend:
     cells: list[list[MatchedScore]] = field(default_factory=list)  # per curve, per level
 
     def headers(self) -> list[str]:
-        return ["strategy", "suite", "metric", "spend range ($/task)", "points",
+        return ["strategy", "suite", "metric", "its spends ($/task)",
                 *(f"at ${level:.4g}/task" for level in self.levels), "warnings"]
 
     def rows(self) -> list[list[str]]:
         out = []
         for curve, scores in zip(self.curves, self.cells, strict=True):
             cells = [cell_text(c) for c in scores]
-            out.append([curve.label, curve.suite, curve.metric, f"{curve.low:.4g} – {curve.high:.4g}",
-                        str(len(curve.points)), *cells, "; ".join(curve.warnings) or "–"])
+            spends = ", ".join(f"{p.spend:.4g}" + (f" ({len(p.runs)} runs)" if len(p.runs) > 1 else "")
+                               for p in curve.points)
+            out.append([curve.label, curve.suite, curve.metric, spends, *cells, "; ".join(curve.warnings) or "–"])
         return out
 
     def footnotes(self) -> list[str]:
