@@ -82,7 +82,7 @@ async def test_self_instruct_asks_for_as_many_demonstrations_as_the_item_budget_
 
 
 async def test_rule_qa_asks_its_observed_instructions_first_then_self_instructed_variants():
-    policy = WritingPolicy(["Write a sonnet about snow.", "Instruction: Write a ballad about a dog."])
+    policy = WritingPolicy(["Write a sonnet about snow.", "Here is a new instruction:\nInstruction: Write a ballad about a dog."])
     ctx, apis = context(policy, max_items=4)
     acquisition = await get_strategy("rule-qa").acquire(TASK, ctx)
     questions = [c.args["question"] for c in apis["question_answering"].calls]

@@ -110,6 +110,15 @@ def _normal(text: str) -> str:
     return " ".join(text.lower().split())
 
 
+def _instruction(text: str) -> str:
+    """The instruction in a reply: its first line that is not a preamble ("Here is one:")."""
+    for line in text.strip().splitlines():
+        cleaned = _first_line(line)
+        if cleaned and not cleaned.endswith(":"):
+            return cleaned
+    return ""
+
+
 async def instruction_variants(task: Task, n: int, context: AcquisitionContext) -> tuple[list[str], float]:
     """Up to ``n`` new instructions like the observed ones (round-robin over them, seeded), none
     equal to an observed instruction or containing a held-out prompt; and what writing them cost
@@ -127,7 +136,7 @@ async def instruction_variants(task: Task, n: int, context: AcquisitionContext) 
     held_out = [_normal(h) for h in task.held_out]
     variants = []
     for response in responses:
-        text = _first_line(response.text) if response.ok else ""
+        text = _instruction(response.text) if response.ok else ""
         key = _normal(text)
         if not key or key in seen or any(h and h in key for h in held_out):
             continue
