@@ -135,3 +135,18 @@ def test_two_fresh_cache_runs_agree_byte_for_byte(tmp_path):
     environment = json.loads((first / "environment.json").read_text())
     assert environment["reproducibility"]["fresh_rerun_reproduces"] is True
 
+
+
+def test_a_fine_tuning_learner_adds_its_training_to_what_a_run_promises():
+    from ads_bench.learning.reproducibility import learner_promise
+
+    engines = {"fresh_rerun_reproduces": True, "models": {}}
+    assert learner_promise(engines, "icl") == engines
+    import torch
+
+    promise = learner_promise(engines, "finetune")
+    # on CPU training reproduces (tests/test_training_reproduces.py); on a GPU nothing is promised
+    on_gpu = torch.cuda.is_available()
+    assert promise["training"]["device"] == ("cuda" if on_gpu else "cpu")
+    assert promise["fresh_rerun_reproduces"] is not on_gpu
+    assert learner_promise({**engines, "fresh_rerun_reproduces": False}, "finetune")["fresh_rerun_reproduces"] is False

@@ -51,6 +51,8 @@ def promise_line(folder: Any) -> str:
     """One line from the run folder's ``environment.json``: can a fresh rerun reproduce it?"""
     promise = (folder.read_json("environment.json") or {}).get("reproducibility") or {}
     modes = ", ".join(f"{role} {m['determinism']}" for role, m in promise.get("models", {}).items())
+    if promise.get("training"):  # train, and run with a fine-tuning learner
+        modes += f", training on {promise['training']['device']}"
     if promise.get("fresh_rerun_reproduces"):
         return f"reproducible: a fresh rerun (empty cache) is expected to give identical results ({modes})"
     return f"not reproducible exactly: a fresh rerun may differ ({modes}); the response cache replays it"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from ads_bench.cli.common import console, prices_option, run_async, runtime_from
+from ads_bench.cli.common import console, prices_option, promise_line, run_async, runtime_from
 from ads_bench.cli.tables import ledger_table
 from ads_bench.config import build_config
 from ads_bench.optimizer.provenance import ABLATION_OF, apis_text
@@ -84,6 +84,7 @@ def train(ctx: click.Context, config_file: str | None, out: str | None, prices: 
     console.print(table)
     console.print(ledger_table(runtime.ledger, "this session's cost"))
     console.print(f"optimizer: [bold]{rows[-1]['optimizer_out']}[/bold] (trained with {apis_text(config.apis)})")
+    console.print(promise_line(folder), highlight=False)
     trained = [r["iteration"] for r in rows if "kind" in r["training"]]
     if trained:
         strategy = ABLATION_OF.get(config.apis, "ads")  # a one-API optimizer drives that API's ablation

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ads_bench.errors import UserError
+from ads_bench.learning.reproducibility import canonical_adapter_config
 from ads_bench.learning.trl_compat import checkpointing_args, step_lines
 
 if TYPE_CHECKING:
@@ -170,6 +171,7 @@ def _train(
     train_seconds = time.perf_counter() - started
     loss_after = trainer.evaluate()["eval_loss"] if config.measure_loss else None
     trainer.model.save_pretrained(out_dir)
+    canonical_adapter_config(out_dir)  # the same bytes in every process (learning/reproducibility.py)
     steps = trainer.state.global_step
     curve = [
         {"step": entry["step"], "loss": entry["loss"]}

@@ -386,7 +386,7 @@ async def train_optimizer(config: TrainConfig, runtime: Runtime, *, out: str | P
     suite = load_suite(config.suite, limit=config.limit, seed=config.seed)
     tasks = [t for t in suite.tasks if len(t.instructions) >= 2]
     folder = RunFolder.open(out or default_run_dir("train", config.to_dict(), config.suite), config.to_dict(),
-                            kind="train")
+                            kind="train", reproducibility=train_promise(config, runtime))
     session = open_session(folder, runtime.ledger, "train", started)  # every call on disk as it happens
     iterations_log = folder.log("iterations")
     finished = {r["iteration"]: r for r in iterations_log}
@@ -428,6 +428,18 @@ async def train_optimizer(config: TrainConfig, runtime: Runtime, *, out: str | P
         record_latest(spec, {"run": str(folder.path), "iterations": len(rows)})
     close_session(session)
     return folder, rows
+
+
+def train_promise(config: TrainConfig, runtime: Runtime) -> dict[str, Any]:
+    """What a fresh rerun of this training can promise: its models' engines and the SFT/DPO steps
+    (the optimizer's next iterations sample on llama.cpp with the trained LoRA: the same engine)."""
+    from ads_bench.learning.reproducibility import training_promise, with_training
+    from ads_bench.models.backend import reproducibility
+
+    models = reproducibility(runtime, {"optimizer": config.optimizer, "policy": config.policy,
+                                       "expert": config.expert, "judge": config.judge})
+    rewards = ", and the policy LoRA of every reward (finetune learner)" if "finetune" in config.learner else ""
+    return with_training(models, training_promise(f"optimizer SFT, then DPO{rewards}"))
 
 
 def smoke_config(**overrides: Any) -> TrainConfig:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ads_bench.errors import UserError
+from ads_bench.learning.reproducibility import canonical_adapter_config
 from ads_bench.learning.trl_compat import checkpointing_args, step_lines
 from ads_bench.models.types import Message
 
@@ -135,6 +136,7 @@ def _save_atomically(trainer_model: Any, tokenizer: Any, target: Path, stats: di
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
     try:
         trainer_model.save_pretrained(staging)
+        canonical_adapter_config(staging)  # the same bytes in every process (learning/reproducibility.py)
         tokenizer.save_pretrained(staging)
         (staging / "training_stats.json").write_text(json.dumps(stats, indent=2))
         if target.exists():

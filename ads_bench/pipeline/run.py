@@ -29,6 +29,7 @@ from ads_bench.errors import UserError
 from ads_bench.learning import get_learner
 from ads_bench.learning.policy import Policy
 from ads_bench.learning.registry import base_policy
+from ads_bench.learning.reproducibility import learner_promise
 from ads_bench.models.backend import reproducibility
 from ads_bench.models.client import Runtime
 from ads_bench.models.ledger import fee_scope
@@ -198,11 +199,11 @@ async def run_strategy(
     folder = RunFolder.open(
         out or default_run_dir("run", config.to_dict(), config.strategy, config.suite, config.learner),
         config.to_dict(), kind="run",
-        reproducibility=reproducibility(runtime, {
+        reproducibility=learner_promise(reproducibility(runtime, {
             "policy": config.policy, "expert": config.expert,
             "judge": None if is_program_judge(config.judge) else config.judge,
             "optimizer": config.optimizer if config.strategy in OPTIMIZER_STRATEGIES else None,
-        }),
+        }), config.learner),  # a fine-tuning learner trains: its promise too
     )
     # from here every call and fee is in the run folder's ledger.jsonl as it happens, and the
     # session closes (ledger.json, sessions.jsonl) however it ends: a user error, a crash, Ctrl-C
