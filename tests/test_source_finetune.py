@@ -5,7 +5,6 @@ every task (issue 17, item 4)."""
 from __future__ import annotations
 
 import dataclasses
-import functools
 
 import pytest
 
@@ -76,8 +75,10 @@ async def test_one_adapter_is_trained_on_the_pool_and_reused_by_every_task(fresh
 async def test_a_source_finetune_run_says_what_data_it_used(fresh_runtime, tmp_path):
     from ads_bench.pipeline.run import RunConfig, run_strategy
 
-    real = get_learner("source-finetune")
-    register_learner(dataclasses.replace(real, update=functools.partial(update, config=QUICK), config_type=None))
+    async def quick(policy, items, *, runtime, task_id="", config=None):  # the real learner, two steps
+        return await update(policy, items, runtime=runtime, task_id=task_id, config=QUICK)
+
+    register_learner(dataclasses.replace(get_learner("source-finetune"), update=quick, config_type=None))
     try:
         config = RunConfig(strategy="source-finetune", learner="source-finetune", limit=2, max_held_out=1,
                            max_tokens=16, judge_max_tokens=1, retries=1)
