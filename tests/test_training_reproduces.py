@@ -56,6 +56,7 @@ def in_a_fresh_process(tmp_path, name: str) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_the_finetune_learner_trains_the_same_adapter_and_answers_the_same_in_fresh_processes(tmp_path):
     first, second = in_a_fresh_process(tmp_path, "first"), in_a_fresh_process(tmp_path, "second")
     assert first["adapter"] and "adapter_model.safetensors" in first["adapter"]
@@ -116,6 +117,36 @@ def test_two_fresh_cache_train_runs_agree(tmp_path):
     environment = json.loads((first / "environment.json").read_text())
     assert environment["reproducibility"]["training"]["device"] == "cpu"
     assert environment["reproducibility"]["fresh_rerun_reproduces"] is True
+
+
+# the trainer's DPO stage (its second iteration) on two pairs, in a fresh process
+DPO = """
+import hashlib, json, sys
+from pathlib import Path
+from ads_bench.models.convert import embedded_hf_dir
+from ads_bench.optimizer import training
+
+out = Path(sys.argv[1])
+pairs = [([{"role": "user", "content": f"Plan API calls to learn about {topic}."}],
+          '{"calls": [{"api": "information_retrieval", "query": "%s"}]}' % topic, '{"calls": []}')
+         for topic in ("autumn haiku", "the First World War")]
+stats = training.dpo(embedded_hf_dir(), pairs, out, training.TrainingConfig(max_steps=1, seed=0))
+print(json.dumps({"files": {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted(out.iterdir())
+                            if f.name in ("adapter_model.safetensors", "adapter_config.json")},
+                  "losses": stats["losses"]}))
+"""
+
+
+@pytest.mark.slow
+def test_the_trainers_dpo_stage_trains_the_same_adapter_in_fresh_processes(tmp_path):
+    runs = []
+    for name in ("first", "second"):
+        result = subprocess.run([sys.executable, "-c", DPO, str(tmp_path / name)], capture_output=True, text=True,
+                                timeout=1200)
+        assert result.returncode == 0, result.stderr[-3000:]
+        runs.append(json.loads(result.stdout.strip().splitlines()[-1]))
+    assert "adapter_model.safetensors" in runs[0]["files"]
+    assert runs[0] == runs[1]
 
 
 def test_a_saved_adapter_config_lists_its_modules_in_one_order(tmp_path):

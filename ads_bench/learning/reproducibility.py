@@ -9,9 +9,9 @@ same losses and the same greedy answers on transformers; two fresh-cache ``train
 SFT iteration wrote the same samples, rewards, iteration records, adapter weights and GGUF
 adapter. Only timings and paths naming each run's folders differed, and the order of
 ``target_modules`` in ``adapter_config.json``, which peft writes from a set in the order of the
-process's string-hash seed: :func:`canonical_adapter_config` sorts it. Not measured: the DPO
-iteration (same code path and seeding), and other thread counts (the count is recorded with each
-adapter, ``torch_threads``).
+process's string-hash seed: :func:`canonical_adapter_config` sorts it. The trainer's DPO stage in
+two fresh processes wrote the same adapter and losses too. Not measured: other thread counts (the
+finetune learner records its count with each adapter, ``torch_threads``).
 
 On a GPU nothing is promised: CUDA's backward kernels accumulate with atomics in an order that
 varies between runs, and bf16 rounds differently from fp32, unless
