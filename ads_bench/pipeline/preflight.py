@@ -47,6 +47,7 @@ def preflight(config: Config) -> Config:
                        n_observed=getattr(config, "n_observed", None))
     if is_run:
         _check_grouping(config, suite)
+        _check_observed_sets(config, suite)
     _check_judge_configs(config, suite)
     for role, spec in _model_specs(config):
         if role == "judge" and is_program_judge(spec):
@@ -112,6 +113,21 @@ def _check_grouping(config: Any, suite: Suite) -> None:
     in_house = not any(task.references for task in suite.tasks)
     if config.grouping == "random" and not in_house:
         raise UserError("random grouping re-deals in-house instructions: use it with an in-house suite")
+
+
+#: strategies that send nothing a task observed: no observed set needed
+OBSERVING_NOTHING = ("none", "source-finetune", "oracle")
+
+
+def _check_observed_sets(config: Any, suite: Suite) -> None:
+    """A public-benchmark task whose observed set was never built refuses to acquire; find it
+    before the first task acquires, not when its turn comes."""
+    if config.strategy in OBSERVING_NOTHING:
+        return
+    from ads_bench.suites.held_out_guard import check_observed_ready
+
+    for task in suite.tasks:
+        check_observed_ready(task)
 
 
 def _check_judge_configs(config: Any, suite: Suite) -> None:
