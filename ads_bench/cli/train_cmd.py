@@ -27,7 +27,7 @@ from ads_bench.optimizer.trainer import TrainConfig, train_optimizer
 @click.option("--learner", type=click.Choice(["icl", "finetune"]), default="icl", show_default=True)
 @click.option("--limit", type=int, default=4, show_default=True, help="Training tasks (the first N).")
 @click.option("--n-observed", type=int, default=3, show_default=True)
-@click.option("--max-held-out", type=int, default=4, show_default=True, help="Held-out instructions per reward.")
+@click.option("--max-held-out", type=int, default=8, show_default=True, help="Held-out instructions per reward (raced: see --no-racing).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--sample-temperature", type=float, default=0.8, show_default=True)
 @click.option("--max-calls", type=int, default=4, show_default=True)
@@ -43,6 +43,8 @@ from ads_bench.optimizer.trainer import TrainConfig, train_optimizer
                    "subset of ir, dg, qa (an ablation's optimizer trained with one API: --apis ir).")
 @click.option("--epochs", type=int, default=2, show_default=True)
 @click.option("--max-steps", type=int, default=-1, show_default=True)
+@click.option("--train-processes", type=click.IntRange(0), default=0, show_default=True,
+              help="SFT/DPO data-parallel processes under torchrun (0: one per GPU, one on a CPU).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None)
 @click.option("--out", type=click.Path(file_okay=False), default=None)
 @click.option("--dry-run", is_flag=True, help="Print what training would cost (calls, tokens, seconds, $) and stop.")

@@ -55,6 +55,8 @@ class TrainingConfig:
     max_length: int = 768
     beta: float = 0.1
     seed: int = 0
+    #: data-parallel processes (one per device; :mod:`.distributed`); the batch stays ``batch_size``
+    processes: int = 1
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -94,7 +96,9 @@ def _common_args(config: TrainingConfig, out: Path, learning_rate: float) -> dic
     return {
         "output_dir": str(out),
         "per_device_train_batch_size": min(config.micro_batch_size, config.batch_size),
-        "gradient_accumulation_steps": max(1, -(-config.batch_size // config.micro_batch_size)),
+        # under torchrun each of the world's ranks takes a micro-batch a pass: together they still
+        # make batch_size examples a step (distributed.py)
+        "gradient_accumulation_steps": max(1, -(-config.batch_size // (config.micro_batch_size * _world()))),
         "num_train_epochs": config.epochs,
         "max_steps": config.max_steps,
         "learning_rate": learning_rate,
@@ -105,7 +109,12 @@ def _common_args(config: TrainingConfig, out: Path, learning_rate: float) -> dic
         "max_length": config.max_length,
         "disable_tqdm": True,
         **_device_args(),
+        **({"ddp_backend": "gloo"} if _world() > 1 and _device_args()["use_cpu"] else {}),
     }
+
+
+def _world() -> int:
+    return int(os.environ.get("WORLD_SIZE", "1"))
 
 
 def _lora(config: TrainingConfig):
@@ -132,6 +141,8 @@ def _load(model_dir: Path):
 
 
 def _save_atomically(trainer_model: Any, tokenizer: Any, target: Path, stats: dict[str, Any]) -> None:
+    if int(os.environ.get("RANK", "0")) != 0:  # one writer: the other ranks hold the same weights
+        return
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
     try:
