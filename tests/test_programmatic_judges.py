@@ -98,4 +98,4 @@ def test_the_step_judges_what_the_log_lacks_and_skips_failed_answers(tmp_path):
     out = judge_answers_programmatically("program:numeric", prompts, answers, log, reference_answers=base)
     assert {k: v["preference"] for k, v in out.items()} == {"t#0": 1.0, "t#1": 0.0}
     again = judge_answers_programmatically("program:numeric", prompts, answers, log, reference_answers=base)
-    assert again == out and len(log.index()) == 2 and sum(1 for _ in open(log.path)) == 2
+    assert again == out and len(log.index()) == 2 and len(log.path.read_text().splitlines()) == 2

@@ -21,7 +21,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ads_bench.acquisition.apis import AcquisitionApi, RetrievalApi
-from ads_bench.acquisition.items import INFORMATION_RETRIEVAL, AcquiredItem, Acquisition, CallOutcome
+from ads_bench.acquisition.items import (
+    INFORMATION_RETRIEVAL,
+    AcquiredItem,
+    Acquisition,
+    CallOutcome,
+)
 from ads_bench.acquisition.trajectory import ApiCall
 from ads_bench.errors import UserError
 from ads_bench.strategies.base import AcquisitionContext, register_strategy, run_calls
