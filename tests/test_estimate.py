@@ -102,3 +102,15 @@ def test_limit_all_means_every_task_and_a_bad_limit_is_one_line(tmp_path):
     assert estimate["scope"].startswith("none on inhouse: 500 tasks")
     bad = _cli(tmp_path, "run", "--strategy", "none", "--limit", "most")
     assert bad.returncode == 2 and "'most' is not a number of tasks or 'all'" in bad.stderr
+
+
+def test_an_api_model_is_estimated_without_its_key(tmp_path, monkeypatch):
+    """Knowing the price needs no key: an `openai:` judge is priced from the price table."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    runtime = Runtime.create(use_cache=False)
+    estimate = estimate_evaluate(config=EvalConfig(suite="arena-hard", model="http://127.0.0.1:9/v1::m?price_in=1",
+                                                   judge="openai:gpt-4o-mini", limit=2),
+                                 runtime=runtime, history=History()).to_json()
+    [judge] = [row for row in estimate["lines"] if row["role"] == "judge"]
+    assert judge["calls"] == 4 and judge["usd"] > 0
+    assert any("no API key" in note for note in estimate["notes"])

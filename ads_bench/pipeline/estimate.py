@@ -37,8 +37,11 @@ from ads_bench.acquisition.items import (
     QUESTION_ANSWERING,
 )
 from ads_bench.acquisition.trajectory import API_NAMES, Budget, optimizer_messages
+from ads_bench.errors import UserError
 from ads_bench.judging.configs import load_judge_config
 from ads_bench.models.client import Runtime
+from ads_bench.models.ledger import Price
+from ads_bench.models.spec import parse_spec
 from ads_bench.pipeline.prompts import Prompt
 
 #: characters per token for English text under the BPE tokenizers of the models we run (SmolLM2,
@@ -47,6 +50,9 @@ CHARS_PER_TOKEN = 4.0
 TEMPLATE_TOKENS_PER_MESSAGE = 4
 #: with no measured calls: the share of its token cap a free-text completion fills
 DEFAULT_FILL = 0.6
+#: with no measured calls: a written judgment's length (an explanation and a verdict), whatever
+#: its cap (Arena-Hard allows 4,096 tokens; its GPT-4 judgments run to a few hundred)
+TYPICAL_JUDGMENT_TOKENS = 500
 #: with no measured calls: (seconds per prompt token, seconds per completion token, seconds per call)
 #: the embedded engine in exact mode on 2 cores (benchmarks/determinism.py), a hosted API otherwise
 DEFAULT_SPEED = {"embedded": (1 / 250, 1 / 40, 0.05), "other": (0.0, 1 / 60, 0.5)}
@@ -236,8 +242,25 @@ class Estimator:
         self.history = history
         self.estimate = estimate
 
+    def describe(self, spec: str, role: str) -> tuple[str, Price, str]:
+        """(label, price, backend) of a spec, without a call. A spec whose backend cannot be built
+        here (an API key not set: the estimate needs none) is priced from the price table."""
+        try:
+            model = self.runtime.model(spec, role=role)
+            return model.label, model.price(), model.spec.backend
+        except UserError:
+            parsed = parse_spec(spec)
+            if "price_in" in parsed.options or "price_out" in parsed.options:
+                price = Price(float(parsed.options.get("price_in", 0)), float(parsed.options.get("price_out", 0)))
+            else:
+                price = self.runtime.prices.lookup(parsed.target) or Price()
+            note = f"{parsed.label}: its backend cannot start here (no API key?); priced from the price table"
+            if note not in self.estimate.notes:
+                self.estimate.notes.append(note)
+            return parsed.label, price, parsed.backend
+
     def model_label(self, spec: str, role: str) -> str:
-        return self.runtime.model(spec, role=role).label
+        return self.describe(spec, role)[0]
 
     def completion(self, suite: str, spec: str, role: str, api: str, cap: int, fill: float = DEFAULT_FILL) -> tuple[float, str]:
         measured = self.history.measured(suite, role, self.model_label(spec, role), api)
@@ -251,18 +274,16 @@ class Estimator:
         """``calls`` each of ``prompt_tokens`` in and ``completion_tokens`` out (per call)."""
         if calls <= 0:
             return
-        model = self.runtime.model(spec, role=role)
-        label = model.label
+        label, price, backend = self.describe(spec, role)
         line = self.estimate.line(role, label, api)
         todo = max(0.0, calls - covered)
-        price = model.price()
         line.calls += calls
         line.covered_calls += min(calls, covered)
         line.prompt_tokens += todo * prompt_tokens
         line.completion_tokens += todo * completion_tokens
         line.usd += todo * price.cost(round(prompt_tokens), round(completion_tokens))
         per_prompt, per_completion, per_call = self.history.speed(label) or DEFAULT_SPEED[
-            "embedded" if model.spec.backend == "embedded" else "other"]
+            "embedded" if backend == "embedded" else "other"]
         line.seconds += todo * (per_call + per_prompt * prompt_tokens + per_completion * completion_tokens)
         if basis != "default" or line.basis == "default":
             line.basis = basis
@@ -308,8 +329,8 @@ class Estimator:
             config = load_judge_config(name)
             config_cap = int(config.sampling.get("max_tokens", 1024))
             token_cap = min(config_cap, cap) if cap else config_cap
-            completion, basis = self.completion(suite, spec, "judge", "-", token_cap,
-                                                fill=1.0 if token_cap <= 4 else DEFAULT_FILL)
+            fill = 1.0 if token_cap <= 4 else min(DEFAULT_FILL, TYPICAL_JUDGMENT_TOKENS / token_cap)
+            completion, basis = self.completion(suite, spec, "judge", "-", token_cap, fill=fill)
             calls, prompt_total = 0, 0.0
             for prompt in group:
                 if config.mode == "pairwise":

@@ -236,11 +236,12 @@ def estimate_sweep(cells: list[tuple[str, Any]], runtime: Runtime, history: Hist
 
 
 def _judge_cap(config: Any, runtime: Runtime) -> int | None:
+    from ads_bench.models.spec import parse_spec
     from ads_bench.pipeline.judging_step import EMBEDDED_JUDGE_MAX_TOKENS
 
     if config.judge_max_tokens:
         return config.judge_max_tokens
-    if runtime.model(config.judge, role="judge").spec.backend == "embedded":
+    if parse_spec(config.judge).backend == "embedded":
         return EMBEDDED_JUDGE_MAX_TOKENS
     return None
 
