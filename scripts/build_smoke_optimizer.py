@@ -19,6 +19,7 @@ COMMAND = "python scripts/build_smoke_optimizer.py"
 def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="ads-bench-smoke-"))
     os.environ["ADS_BENCH_CACHE_DIR"] = str(work / "cache")  # an empty cache: nothing reused
+    os.environ.setdefault("TQDM_DISABLE", "1")  # transformers' GGUF conversion bar, in a log
     from rich.console import Console
 
     from ads_bench.models.client import Runtime
