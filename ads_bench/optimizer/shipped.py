@@ -85,8 +85,8 @@ def ship(train_folder: Path, rows: list[dict[str, Any]], command: str) -> Path:
     SHIPPED_DIR.mkdir(parents=True, exist_ok=True)
     for old in SHIPPED_DIR.glob("*.gguf"):
         old.unlink()
-    spec = rows[-1]["optimizer_out"]
-    sources = [Path(p) for p in spec.partition("lora=")[2].split("&")[0].split(",") if p]
+    # the folder's own adapters, in iteration order (the spec's paths may be relative to where it ran)
+    sources = [train_folder / "adapters" / f"iteration-{row['iteration']}" / "adapter.gguf" for row in rows]
     adapters = []
     for index, source in enumerate(sources):
         target = SHIPPED_DIR / f"iteration-{index}.gguf"

@@ -34,6 +34,7 @@ from rich.console import Console
 
 from ads_bench.acquisition.items import Acquisition
 from ads_bench.acquisition.trajectory import API_NAMES, Trajectory
+from ads_bench.acquisition.trajectory.prompt import copied_demonstration, demonstrations
 from ads_bench.learning import get_learner
 from ads_bench.learning.policy import Policy
 from ads_bench.learning.registry import base_policy
@@ -183,7 +184,11 @@ async def collect_task(task: Task, ctx: IterationContext) -> dict[str, Any]:
     await evaluator.prepare()
     # An output that does not parse is a failed sample, not a trajectory: never chosen (SFT and DPO
     # would learn its format errors) and not worth an evaluation.
-    usable = [t.error is None for t in trajectories]
+    # A plan that copies one of the prompt's demonstrations is not a plan for this task: never
+    # chosen either, or SFT teaches the optimizer to copy (issue 14: the smoke optimizer did).
+    shown = demonstrations(config.apis)
+    copies = [copied_demonstration(t, shown) if t.error is None else None for t in trajectories]
+    usable = [t.error is None and copy is None for t, copy in zip(trajectories, copies, strict=True)]
     rewards, per_instruction = (
         await score_samples(evaluator, acquisitions, usable, config, len(view.held_out)) if acquisitions else ([], [])
     )
@@ -191,6 +196,7 @@ async def collect_task(task: Task, ctx: IterationContext) -> dict[str, Any]:
     selection = select([Scored(k, rewards[k], a.cost_usd) for k, a in enumerate(acquisitions)], config.tau)
     samples = [
         {"k": k, "text": text, "trajectory": trajectory.to_dict(), "parse_error": trajectory.error,
+         "copied_demonstration": copies[k],
          "n_calls": len(acquisition.outcomes), "api_counts": acquisition.api_counts(),
          "n_items": len(acquisition.items), "cost_usd": acquisition.cost_usd, "reward": rewards[k],
          **reward_fields(rewards[k], per_instruction[k], len(view.held_out), constant=not acquisition.items),

@@ -53,9 +53,11 @@ DEFAULT_FILL = 0.6
 #: with no measured calls: a written judgment's length (an explanation and a verdict), whatever
 #: its cap (Arena-Hard allows 4,096 tokens; its GPT-4 judgments run to a few hundred)
 TYPICAL_JUDGMENT_TOKENS = 500
-#: with no measured calls: (seconds per prompt token, seconds per completion token, seconds per call)
-#: the embedded engine in exact mode on 2 cores (benchmarks/determinism.py), a hosted API otherwise
-DEFAULT_SPEED = {"embedded": (1 / 250, 1 / 40, 0.05), "other": (0.0, 1 / 60, 0.5)}
+#: with no measured calls: (seconds per prompt token, seconds per completion token, seconds per call).
+#: The embedded engine: the fit (History.speed) over the quickstart's own ledger on 2 quiet cores in
+#: exact mode, 152 calls; a call's seconds include its wait for the engine's one slot, as the
+#: ledger's do. Otherwise a hosted API.
+DEFAULT_SPEED = {"embedded": (1 / 60, 1 / 40, 0.0), "other": (0.0, 1 / 60, 0.5)}
 #: typical sizes of acquired items, in tokens, when none were measured: a retrieved Wikipedia
 #: summary (the shipped corpus' mean is 131 at 4 characters a token), and what a demonstration's
 #: instruction adds
