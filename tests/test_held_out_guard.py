@@ -100,7 +100,7 @@ def test_an_optimizer_prompt_built_from_a_leaking_task_is_refused_before_it_is_s
 
 
 def test_a_run_over_tasks_without_observed_sets_refuses_before_any_task_acquires(tmp_path):
-    """mt-bench's shipped set covers its first 12 tasks: a 20-task run is refused by preflight, so
+    """arena-hard's shipped set covers its first 4 tasks: a 100-task run is refused by preflight, so
     no task acquires (and spends) before the first unbuilt one is reached."""
     import os
     import subprocess
@@ -108,7 +108,7 @@ def test_a_run_over_tasks_without_observed_sets_refuses_before_any_task_acquires
 
     fake = "http://127.0.0.1:9/v1::m"  # never called
     done = subprocess.run(
-        [sys.executable, "-m", "ads_bench.cli", "run", "--strategy", "rule-qa", "--suite", "mt-bench", "--limit", "100",
+        [sys.executable, "-m", "ads_bench.cli", "run", "--strategy", "rule-qa", "--suite", "arena-hard", "--limit", "100",
          "--policy", f"{fake}?context_window=4096", "--expert", fake, "--judge", fake],
         capture_output=True, text=True, cwd=tmp_path, timeout=300,
         env={**os.environ, "ADS_BENCH_CACHE_DIR": str(tmp_path / "cache")})
