@@ -134,8 +134,10 @@ class History:
                 metrics = _read_json(folder / "metrics.json") or {}
                 acquisition, tasks = metrics.get("acquisition") or {}, (metrics.get("acquisition") or {}).get("tasks")
                 if metrics.get("strategy") and tasks:
-                    mixes[metrics["strategy"]].append(
-                        {api: n / tasks for api, n in (acquisition.get("api_calls") or {}).items()})
+                    mix = {api: n / tasks for api, n in (acquisition.get("api_calls") or {}).items()}
+                    mixes[metrics["strategy"]].append(mix)
+                    if metrics.get("optimizer"):  # an optimizer's own mix beats its strategy's
+                        mixes[f"{metrics['strategy']}@{metrics['optimizer']}"].append(mix)
         for strategy, runs in mixes.items():
             apis = {api for run in runs for api in run}
             history.api_mix[strategy] = {api: sum(run.get(api, 0.0) for run in runs) / len(runs) for api in apis}
@@ -352,8 +354,13 @@ class Estimator:
                      completion_tokens=completion, basis=basis, covered=calls * done_share)
 
 
-def optimizer_plan(strategy: str, allowed: Sequence[str], max_calls: int | None, history: History) -> tuple[dict[str, float], str]:
-    """Expected calls per task of each API for an optimizer-driven strategy."""
+def optimizer_plan(strategy: str, allowed: Sequence[str], max_calls: int | None, history: History,
+                   optimizer: str | None = None) -> tuple[dict[str, float], str]:
+    """Expected calls per task of each API for an optimizer-driven strategy: this optimizer's
+    measured mix, else the strategy's with any optimizer, else the budget spread evenly."""
+    if f"{strategy}@{optimizer}" in history.api_mix:
+        mix = history.api_mix[f"{strategy}@{optimizer}"]
+        return {api: n for api, n in mix.items() if api in allowed}, "this optimizer's measured API mix"
     if strategy in history.api_mix:
         return {api: n for api, n in history.api_mix[strategy].items() if api in allowed}, "measured API mix"
     calls = max_calls if max_calls is not None else 4

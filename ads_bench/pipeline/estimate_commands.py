@@ -64,7 +64,7 @@ def _acquisition(estimator: Estimator, config: Any, strategy: str, tasks: list[T
     max_calls = config.max_calls if config.max_calls is not None else 4
     if strategy in OPTIMIZER_STRATEGIES:
         allowed = STRATEGY_APIS.get(strategy, tuple(getattr(config, "apis", API_NAMES)))
-        per_task, basis = optimizer_plan(strategy, allowed, config.max_calls, estimator.history)
+        per_task, basis = optimizer_plan(strategy, allowed, config.max_calls, estimator.history, config.optimizer)
         budget = Budget(max_calls=config.max_calls, max_cost=config.budget_usd, max_acquired_tokens=config.budget_tokens)
         prompt = sum(optimizer_prompt_tokens(t.observed, costs, budget, allowed) for t in tasks) / n_tasks
         completion, optimizer_basis = estimator.completion(suite, config.optimizer, "optimizer", "-",
