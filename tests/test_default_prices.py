@@ -127,3 +127,12 @@ async def test_every_api_call_costs_something_by_default_and_as_much_again_from_
     # the trainer selects on Acquisition.cost_usd (optimizer/trainer.py): the sum of these
     costs = [Acquisition("t", "ads-train", outcomes).cost_usd for outcomes in (first, again)]
     assert costs[0] == costs[1] > sum(DEFAULT_FEES_USD.values())
+
+
+def test_a_remote_server_of_an_unlisted_open_model_takes_its_size_tier_not_zero():
+    from ads_bench.models import Runtime
+
+    runtime = Runtime.create(use_cache=False)
+    price = runtime.model("http://gpu.example:8000/v1::gemma-2-9b-it").price()
+    assert price.input_per_million > 0 and price.output_per_million > 0
+    assert price == runtime.model("http://gpu.example:8000/v1::some-9B-model").price()  # the 8-21B tier

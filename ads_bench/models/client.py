@@ -371,6 +371,10 @@ class Runtime:
         if backend.price_name is None:  # a local engine: its hosted-equivalent price, never $0
             return local_price(self.prices, backend.name)[0]
         price = self.prices.lookup(backend.price_name)
+        if price is None and spec.backend == "http":
+            # a server of an open model the table does not list (a vLLM replica of Gemma-2-9B):
+            # self-hosted, so the hosted equivalent of its size, as for a local engine, never $0
+            return local_price(self.prices, backend.price_name)[0]
         if price is None:
             if backend.price_name not in _WARNED_UNPRICED:
                 _WARNED_UNPRICED.add(backend.price_name)
