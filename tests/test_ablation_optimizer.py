@@ -87,12 +87,30 @@ async def test_a_sweep_trains_one_smoke_optimizer_first_and_every_ablation_uses_
         return "embedded?lora=/smoke/adapter.gguf"
 
     monkeypatch.setattr(checkpoints, "train_smoke", smoke)
+    from ads_bench.optimizer import shipped  # an install without the shipped smoke optimizer
+
+    monkeypatch.setattr(shipped, "shipped_optimizer", lambda *models: (None, "no shipped smoke optimizer in this install"))
     sweep = {"name": "s", "grid": {"strategy": [c.strategy for _, c in CELLS]}}
     cells = dict(await assign_optimizers(sweep, CELLS, runtime=None))
     assert trained == ["ads"]  # once, before any cell, as `run --strategy ads` would
     assert {cells[s].optimizer for s in ("ads", "ir-only", "demo-only", "qa-only")} == {
         "embedded?lora=/smoke/adapter.gguf"}
     assert cells["none"].optimizer is None and cells["prompting"].optimizer is None  # stays untrained
+
+
+async def test_with_nothing_trained_every_ablation_of_a_sweep_uses_the_shipped_smoke_optimizer(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADS_BENCH_CACHE_DIR", str(tmp_path / "cache"))
+
+    async def no_training(*args):
+        raise AssertionError("trained a smoke optimizer although one is shipped")
+
+    monkeypatch.setattr(checkpoints, "train_smoke", no_training)
+    from ads_bench.optimizer import shipped
+
+    monkeypatch.setattr(shipped, "shipped_optimizer", lambda *models: ("embedded?lora=/shipped.gguf", "shipped"))
+    sweep = {"name": "s", "grid": {"strategy": [c.strategy for _, c in CELLS]}}
+    cells = dict(await assign_optimizers(sweep, CELLS, runtime=None))
+    assert {cells[s].optimizer for s in ("ads", "ir-only", "demo-only", "qa-only")} == {"embedded?lora=/shipped.gguf"}
 
 
 async def test_a_sweep_can_give_each_ablation_the_optimizer_trained_with_its_api(tmp_path, monkeypatch):
