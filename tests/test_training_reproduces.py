@@ -64,7 +64,9 @@ def test_the_finetune_learner_trains_the_same_adapter_and_answers_the_same_in_fr
 
 
 # ads-bench train, 1 iteration (SFT) on one task, K=2, few tokens
-TRAIN = ["train", "--iterations", "1", "--limit", "1", "--samples", "2", "--max-held-out", "1", "--max-calls", "1",
+# 4 samples of up to 160 tokens: enough that one is a plan of the task's own (a copy of the prompt's
+# demonstration or an unparsable one is never chosen), so SFT trains an adapter to compare
+TRAIN = ["train", "--iterations", "1", "--limit", "1", "--samples", "4", "--max-held-out", "1", "--max-calls", "1",
          "--max-tokens", "16", "--max-steps", "1"]
 TIMINGS = ("seconds",)  # how long a stage took: the only thing a rerun may change
 
@@ -83,7 +85,7 @@ def without_timings(value, folder):
 def train_in_a_fresh_process(tmp_path, name: str):
     out = tmp_path / name
     config = tmp_path / "train.yaml"
-    config.write_text("optimizer_max_tokens: 96\n")
+    config.write_text("optimizer_max_tokens: 160\n")
     result = subprocess.run([sys.executable, "-m", "ads_bench.cli", "--cache-dir", str(tmp_path / f"cache-{name}"),
                              *TRAIN, "--config", str(config), "--out", str(out)],
                             capture_output=True, text=True, timeout=1200)

@@ -95,8 +95,10 @@ async def test_twenty_two_faults_are_twenty_two_retries_by_cause_and_change_no_r
     )
     requests = [judge_like(i) for i in range(12)]
     runtime = Runtime.create(cache_path=tmp_path / "c.sqlite3")
-    with serve(FaultPlan.parse(faults, hang_seconds=1.0)) as server:
-        spec = server.spec(max_retries=8, backoff=0.001, timeout=0.3, concurrency=4)
+    # a 1 s client timeout against 5 s hangs: a reply that is merely slow on a loaded 2-core CI
+    # machine (0.3 s was too tight there) must not count as a timeout fault
+    with serve(FaultPlan.parse(faults, hang_seconds=5.0)) as server:
+        spec = server.spec(max_retries=8, backoff=0.001, timeout=1.0, concurrency=4)
         faulty = await runtime.model(spec, role="judge").generate(requests)
         assert server.stats()["received"] == len(requests) + 22
     with serve() as clean:
