@@ -43,6 +43,7 @@ from ads_bench.models.client import Runtime
 from ads_bench.models.ledger import Price
 from ads_bench.models.spec import parse_spec
 from ads_bench.pipeline.prompts import Prompt
+from ads_bench.store.jsonl import JsonlLog  # read-only iteration: skips torn or garbage lines
 
 #: characters per token for English text under the BPE tokenizers of the models we run (SmolLM2,
 #: Llama, Qwen, GPT-4o: 3.7–4.3 on the shipped suites); plus a few tokens of chat template a message
@@ -117,7 +118,7 @@ class History:
                 config = _read_json(folder / "config.json") or {}
                 suite = str(config.get("suite", ""))
                 history.folders += 1
-                for line in _lines(ledger):
+                for line in JsonlLog(ledger):
                     if line.get("kind") != "call" or line.get("cached") or line.get("failed"):
                         continue
                     key = (str(line.get("role")), str(line.get("model")), str(line.get("api") or "-"))
@@ -128,7 +129,7 @@ class History:
                         calls.append((int(line.get("prompt_tokens") or 0), int(line.get("completion_tokens") or 0),
                                       float(line.get("seconds") or 0.0)))
                 if config.get("strategy") and (folder / "policies.jsonl").is_file():
-                    used = [line["details"]["tokens_used"] for line in _lines(folder / "policies.jsonl")
+                    used = [line["details"]["tokens_used"] for line in JsonlLog(folder / "policies.jsonl")
                             if isinstance(line.get("details"), dict) and "tokens_used" in line["details"]]
                     history.context_tokens.setdefault(str(config["strategy"]), []).extend(used)
                 metrics = _read_json(folder / "metrics.json") or {}
@@ -171,20 +172,6 @@ def _read_json(path: Path) -> dict[str, Any] | None:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-
-
-def _lines(path: Path) -> Iterable[dict[str, Any]]:
-    try:
-        with path.open(encoding="utf-8", errors="replace") as handle:
-            for raw in handle:
-                try:
-                    line = json.loads(raw)
-                except ValueError:
-                    continue  # a torn or garbage line: the writer repairs it, a reader skips it
-                if isinstance(line, dict):
-                    yield line
-    except OSError:
-        return
 
 
 # -- the estimate -------------------------------------------------------------------------------
