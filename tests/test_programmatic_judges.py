@@ -14,7 +14,7 @@ from ads_bench.judging.programmatic import (
 )
 from ads_bench.pipeline.program_judging import judge_answers_programmatically, program_judgment
 from ads_bench.pipeline.prompts import Prompt
-from ads_bench.store.jsonl import JsonlLog
+from ads_bench.utils.jsonl import JsonlLog
 
 YEAR = {"answer": "1879", "answer_type": "year"}
 

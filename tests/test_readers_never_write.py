@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ads_bench.store.jsonl import JsonlLog
+from ads_bench.utils.jsonl import JsonlLog
 
 RUNS = Path(__file__).parent / "data" / "runs"
 
@@ -70,7 +70,7 @@ def test_a_garbage_line_in_the_middle_is_skipped_counted_and_named_once(tmp_path
     data = lines({"id": "a"}) + b"not json at all\n" + b"[1, 2]\n" + lines({"id": "d"})
     path.write_bytes(data)
     log = JsonlLog(path)
-    with caplog.at_level(logging.WARNING, logger="ads_bench.store.jsonl"):
+    with caplog.at_level(logging.WARNING, logger="ads_bench.utils.jsonl"):
         assert [r["id"] for r in log.records()] == ["a", "d"]
         assert set(log.index()) == {"a", "d"}  # read again: no second warning
     assert log.skipped == 2

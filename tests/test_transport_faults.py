@@ -21,8 +21,8 @@ from ads_bench.models.types import Completion, SamplingParams, TokenLogprob
 from ads_bench.pipeline.answering import answer_prompts, failed_answers
 from ads_bench.pipeline.judging_step import judge_answers
 from ads_bench.pipeline.prompts import Prompt
-from ads_bench.store.atomic import write_json_atomic
-from ads_bench.store.jsonl import JsonlLog
+from ads_bench.utils.atomic import write_json_atomic
+from ads_bench.utils.jsonl import JsonlLog
 
 FAST = {"max_retries": 4, "backoff": 0.001, "timeout": 5}
 MALFORMED = ("bad_json", "no_choices", "empty_length", "nan_logprobs")

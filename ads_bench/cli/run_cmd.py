@@ -121,7 +121,7 @@ def run(ctx: click.Context, config_file: str | None, out: str | None, prices: st
 def example_trajectory(folder: Path, width: int = 80) -> list[str]:
     """What the optimizer decided to acquire for the run's first task, a line a call, so the user
     sees the plan and not only the figures."""
-    from ads_bench.store.jsonl import JsonlLog
+    from ads_bench.utils.jsonl import JsonlLog
 
     log = folder / "acquisitions.jsonl"
     records = list(JsonlLog(log).index().values()) if log.is_file() else []

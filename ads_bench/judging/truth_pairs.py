@@ -19,7 +19,7 @@ from typing import Any
 from ads_bench.errors import UserError
 from ads_bench.judging.engine import PairItem
 from ads_bench.judging.judge_check import KnownPair
-from ads_bench.store.jsonl import JsonlLog
+from ads_bench.utils.jsonl import JsonlLog
 
 SOURCE = "truth"
 

@@ -40,7 +40,7 @@ from ads_bench.learning.selection import ORDER_RULE, Decision, drop_counts, in_c
 from ads_bench.models.fingerprint import tree_sha256
 from ads_bench.models.spec import ModelSpec
 from ads_bench.paths import cache_dir
-from ads_bench.store.atomic import write_json_atomic
+from ads_bench.utils.atomic import write_json_atomic
 
 #: bump when the training recipe changes in a way the key below does not see
 RECIPE_VERSION = 1

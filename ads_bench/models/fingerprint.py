@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 from ads_bench.paths import cache_dir
-from ads_bench.store.atomic import write_json_atomic
+from ads_bench.utils.atomic import write_json_atomic
 
 _lock = threading.Lock()
 

@@ -36,7 +36,7 @@ import yaml
 
 from ads_bench.errors import UserError
 from ads_bench.models.types import CallRecord
-from ads_bench.store.jsonl import JsonlLog
+from ads_bench.utils.jsonl import JsonlLog
 
 _current_api: contextvars.ContextVar[str | None] = contextvars.ContextVar("ads_api", default=None)
 _fee_scope: contextvars.ContextVar[str | None] = contextvars.ContextVar("ads_fee_scope", default=None)
@@ -385,7 +385,7 @@ class Ledger:
                 self.retry_causes[key] = self.retry_causes.get(key, 0) + n
 
     def save(self, path: str | Path) -> None:
-        from ads_bench.store.atomic import write_text_atomic
+        from ads_bench.utils.atomic import write_text_atomic
 
         write_text_atomic(Path(path), json.dumps(self.to_json(), indent=2))
 

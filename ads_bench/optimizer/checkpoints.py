@@ -12,7 +12,7 @@ from rich.console import Console
 
 from ads_bench.errors import UserError
 from ads_bench.paths import cache_dir
-from ads_bench.store.atomic import write_json_atomic
+from ads_bench.utils.atomic import write_json_atomic
 
 UNTRAINED_DEFAULT = "embedded"
 

@@ -80,7 +80,7 @@ def ship(train_folder: Path, rows: list[dict[str, Any]], command: str) -> Path:
 
     from ads_bench.models.embedded import embedded_gguf_path
     from ads_bench.models.fingerprint import file_sha256
-    from ads_bench.store.atomic import write_json_atomic
+    from ads_bench.utils.atomic import write_json_atomic
 
     SHIPPED_DIR.mkdir(parents=True, exist_ok=True)
     for old in SHIPPED_DIR.glob("*.gguf"):

@@ -18,7 +18,7 @@ from typing import Any
 from ads_bench.learning.policy import Policy
 from ads_bench.models.types import ChatRequest, SamplingParams
 from ads_bench.pipeline.prompts import Prompt
-from ads_bench.store.jsonl import JsonlLog
+from ads_bench.utils.jsonl import JsonlLog
 
 CHUNK = 64  # prompts per batch: large enough to keep engines busy, small enough to save often
 

@@ -43,7 +43,7 @@ from ads_bench.models.client import Runtime
 from ads_bench.models.ledger import Price
 from ads_bench.models.spec import parse_spec
 from ads_bench.pipeline.prompts import Prompt
-from ads_bench.store.jsonl import JsonlLog  # read-only iteration: skips torn or garbage lines
+from ads_bench.utils.jsonl import JsonlLog  # read-only iteration: skips torn or garbage lines
 
 #: characters per token for English text under the BPE tokenizers of the models we run (SmolLM2,
 #: Llama, Qwen, GPT-4o: 3.7–4.3 on the shipped suites); plus a few tokens of chat template a message

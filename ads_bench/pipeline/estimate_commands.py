@@ -26,7 +26,7 @@ from ads_bench.pipeline.estimate import (
 )
 from ads_bench.pipeline.prompts import prompts_of
 from ads_bench.pipeline.scoring import resolve_orders
-from ads_bench.store.jsonl import JsonlLog
+from ads_bench.utils.jsonl import JsonlLog
 from ads_bench.strategies import OPTIMIZER_STRATEGIES
 from ads_bench.suites import Task, load_suite
 

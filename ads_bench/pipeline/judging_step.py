@@ -18,7 +18,7 @@ from ads_bench.judging.engine import GradeItem, PairItem, PairwiseJudge, SingleG
 from ads_bench.models.client import ChatModel
 from ads_bench.pipeline.answering import usable_answers
 from ads_bench.pipeline.prompts import Prompt
-from ads_bench.store.jsonl import JsonlLog
+from ads_bench.utils.jsonl import JsonlLog
 
 CHUNK = 32
 #: the embedded engine runs one request at a time, so a large chunk batches nothing and only holds

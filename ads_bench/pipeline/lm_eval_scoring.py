@@ -8,7 +8,7 @@ from typing import Any
 
 from ads_bench.models.types import SamplingParams
 from ads_bench.pipeline.prompts import Prompt
-from ads_bench.store.jsonl import JsonlLog
+from ads_bench.utils.jsonl import JsonlLog
 from ads_bench.suites import Suite
 
 

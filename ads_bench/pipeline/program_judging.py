@@ -21,7 +21,7 @@ from ads_bench.judging.programmatic import (  # noqa: F401  (is_program_judge: f
 )
 from ads_bench.pipeline.answering import usable_answers
 from ads_bench.pipeline.prompts import Prompt
-from ads_bench.store.jsonl import JsonlLog
+from ads_bench.utils.jsonl import JsonlLog
 
 JUDGE_MODEL_LABEL = "program"
 

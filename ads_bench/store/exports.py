@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ads_bench.pipeline.prompts import Prompt
-from ads_bench.store.atomic import write_json_atomic, write_text_atomic
+from ads_bench.utils.atomic import write_json_atomic, write_text_atomic
 
 
 def alpaca_eval_annotations(

@@ -38,7 +38,7 @@ from ads_bench.judging.metrics import (
 from ads_bench.judging.metrics.repeats import repeats_text
 from ads_bench.judging.summary import arena_hard_item_score, position_bias_warning
 from ads_bench.models.ledger import read_run_ledger
-from ads_bench.store.jsonl import JsonlLog
+from ads_bench.utils.jsonl import JsonlLog
 from ads_bench.store.matched_spend import MatchedSpend, matched_spend_table
 
 WIN_RATE = "win rate %"

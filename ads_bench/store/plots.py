@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ads_bench.store.atomic import write_text_atomic
+from ads_bench.utils.atomic import write_text_atomic
 
 
 def _figure(width: float = 6.0, height: float = 3.2):

@@ -26,7 +26,7 @@ from typing import Any
 from ads_bench.errors import UserError
 from ads_bench.judging.metrics.repeats import repeats_rows, repeats_text
 from ads_bench.store import plots
-from ads_bench.store.atomic import write_text_atomic
+from ads_bench.utils.atomic import write_text_atomic
 from ads_bench.store.leaderboard import (
     ARENA_HARD,
     WIN_RATE,

@@ -20,8 +20,8 @@ from typing import Any
 
 from ads_bench.errors import UserError
 from ads_bench.paths import REPO_DIR
-from ads_bench.store.atomic import write_json_atomic
-from ads_bench.store.jsonl import JsonlLog
+from ads_bench.utils.atomic import write_json_atomic
+from ads_bench.utils.jsonl import JsonlLog
 
 PACKAGES = (
     "ads-bench", "torch", "transformers", "trl", "peft", "xllamacpp", "openai", "vllm",

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ads_bench.store.atomic import write_text_atomic
+from ads_bench.utils.atomic import write_text_atomic
 
 JudgeMode = Literal["pairwise", "single"]
 JUDGE_MODES: tuple[str, ...] = ("pairwise", "single")

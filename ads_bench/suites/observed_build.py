@@ -27,7 +27,7 @@ from typing import Any
 
 from ads_bench.errors import UserError
 from ads_bench.models.types import ChatRequest
-from ads_bench.store.jsonl import JsonlLog
+from ads_bench.utils.jsonl import JsonlLog
 from ads_bench.suites._split import stable_seed
 from ads_bench.suites._task import Task
 from ads_bench.suites.held_out_guard import leaked_prompt, normalise

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from ads_bench.errors import UserError
-from ads_bench.store.atomic import write_json_atomic
+from ads_bench.utils.atomic import write_json_atomic
 from ads_bench.suites._split import stable_seed
 from ads_bench.suites._task import write_bytes_gzip_atomic
 from ads_bench.suites.inhouse.clustering import (

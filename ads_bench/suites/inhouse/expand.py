@@ -256,7 +256,7 @@ def expanded_suite_files(out_dir: Path, target_size: int, command: str) -> dict[
     the split is the shipped suites' (3 observed, the rest held out, seed 0)."""
     import yaml
 
-    from ads_bench.store.atomic import write_text_atomic
+    from ads_bench.utils.atomic import write_text_atomic
 
     written = {}
     for base, data in (("inhouse", "inhouse.jsonl.gz"), ("inhouse-train", "inhouse-train.jsonl.gz")):

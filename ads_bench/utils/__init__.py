@@ -1,0 +1,1 @@
+"""The lowest layer: atomic writes, JSONL logs and hashing, importing nothing else of ads_bench."""
