@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ads_bench.models.ledger import replay_run  # noqa: E402
-from ads_bench.store.leaderboard import RunData, _ledger_figures  # noqa: E402
+from ads_bench.reporting.leaderboard import RunData, _ledger_figures  # noqa: E402
 
 LOGS = ("acquisitions", "answers", "reference_answers", "judgments")
 VOLATILE = {"seconds"}  # wall-clock fields: never equal across runs

@@ -15,7 +15,7 @@ from ads_bench.optimizer.provenance import describe_optimizer, parse_apis
 from ads_bench.optimizer.trainer import TrainConfig
 from ads_bench.pipeline.run import RunConfig
 from ads_bench.pipeline.sweep_optimizer import assign_optimizers, optimizer_plan
-from ads_bench.store.leaderboard import load_leaderboard
+from ads_bench.reporting.leaderboard import load_leaderboard
 
 IR, DG, QA = "information_retrieval", "demonstration_generation", "question_answering"
 

@@ -28,8 +28,8 @@ from ads_bench.judging.summary import pairwise_metrics
 from ads_bench.pipeline.evaluate import EvalConfig
 from ads_bench.pipeline.run import RunConfig
 from ads_bench.pipeline.scoring import NOT_COMPARABLE_WITH_ALPACA_EVAL, resolve_orders
-from ads_bench.store.leaderboard import ARENA_HARD, WIN_RATE, load_leaderboard
-from ads_bench.store.report import build_report
+from ads_bench.reporting.leaderboard import ARENA_HARD, WIN_RATE, load_leaderboard
+from ads_bench.reporting.report import build_report
 
 # (baseline shown first, model shown first): the model wins weakly, then loses strongly
 MIXED = ("B>A", "B>>A")

@@ -20,7 +20,7 @@ from run_folders import write_run
 from ads_bench.cli import main
 from ads_bench.errors import UserError
 from ads_bench.judging.metrics import separability
-from ads_bench.store.leaderboard import (
+from ads_bench.reporting.leaderboard import (
     MT_BENCH,
     WIN_RATE,
     RunData,

@@ -5,7 +5,7 @@ import pytest
 from scipy import stats
 
 from ads_bench.judging.metrics import clustered_mean
-from ads_bench.store.matched_spend import (
+from ads_bench.reporting.matched_spend import (
     OUTSIDE,
     Curve,
     Point,
@@ -126,7 +126,7 @@ def test_spend_is_the_acquisition_run_cost_not_answering_or_judging():
 @pytest.mark.model
 async def test_a_budget_ladder_sweep_shows_scores_at_matched_spend(fresh_runtime, tmp_path):
     from ads_bench.pipeline.sweep import run_sweep
-    from ads_bench.store.leaderboard import load_leaderboard
+    from ads_bench.reporting.leaderboard import load_leaderboard
 
     path = tmp_path / "ladder.yaml"
     path.write_text(

@@ -14,7 +14,7 @@ import pytest
 from ads_bench.errors import UserError
 from ads_bench.models import Runtime
 from ads_bench.pipeline.evaluate import EvalConfig, run_evaluation
-from ads_bench.store.leaderboard import load_leaderboard
+from ads_bench.reporting.leaderboard import load_leaderboard
 
 sys.path.insert(0, str(Path(__file__).parent))
 from openai_server import FaultPlan, serve  # noqa: E402
@@ -120,7 +120,7 @@ async def test_on_the_exact_embedded_engine_the_repeats_agree(fresh_runtime, tmp
     assert score["ci_total"] == score["ci_prompts"]
 
 def test_the_report_shows_the_repeats(tmp_path):
-    from ads_bench.store.report import write_report
+    from ads_bench.reporting.report import write_report
 
     with serve(FaultPlan(noise=0.5, noise_seed=3)) as server:
         import asyncio

@@ -15,7 +15,7 @@ import pytest
 
 from ads_bench.cli import main
 from ads_bench.errors import UserError
-from ads_bench.store.report import build_report, write_report
+from ads_bench.reporting.report import build_report, write_report
 
 RUNS = Path(__file__).parent / "data" / "runs"
 PLANTED = json.loads((RUNS / "rule-qa-inhouse" / "answers.jsonl").read_text().splitlines()[0])["answers"][0]
@@ -199,7 +199,7 @@ def test_chromium_renders_the_report_with_its_plots(tmp_path):
 
 
 def test_the_report_says_which_cost_figure_its_ledger_shows_and_what_was_lost_or_retried():
-    from ads_bench.store.report import ledger_caption
+    from ads_bench.reporting.report import ledger_caption
 
     caption = ledger_caption({
         "label": "the run costs", "spent": {"total": {"cost_usd": 0.5}},

@@ -16,8 +16,8 @@ from ads_bench.judging.engine import PairJudgment
 from ads_bench.judging.metrics import MIN_CLUSTERS, clustered_difference, clustered_mean, holm
 from ads_bench.judging.metrics.winrate import win_rate_summary
 from ads_bench.judging.summary import pairwise_metrics
-from ads_bench.store.leaderboard import load_leaderboard
-from ads_bench.store.report import build_report
+from ads_bench.reporting.leaderboard import load_leaderboard
+from ads_bench.reporting.report import build_report
 
 SIMULATIONS = 4000
 

@@ -12,7 +12,7 @@ from rich.table import Table
 from ads_bench.cli.common import console, err_console
 from ads_bench.errors import UserError
 from ads_bench.utils.atomic import write_text_atomic
-from ads_bench.store.leaderboard import (
+from ads_bench.reporting.leaderboard import (
     ARENA_HARD,
     FORMATS,
     P_HOLM,

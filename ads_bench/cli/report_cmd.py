@@ -8,7 +8,7 @@ import click
 
 from ads_bench.cli.common import console
 from ads_bench.errors import UserError
-from ads_bench.store.report import DEFAULT_MAX_TASKS, write_report
+from ads_bench.reporting.report import DEFAULT_MAX_TASKS, write_report
 
 
 @click.command()

@@ -21,7 +21,7 @@ def sweep(ctx: click.Context, config: str, out: str, prices: str | None, dry_run
     from ads_bench.extras import require
     from ads_bench.pipeline.preflight import preflight
     from ads_bench.pipeline.sweep import grid_configs, read_sweep, run_sweep
-    from ads_bench.store.leaderboard import load_leaderboard
+    from ads_bench.reporting.leaderboard import load_leaderboard
 
     # every cell of the grid is checked before the first run spends anything, not when its turn comes
     for _, run_config in grid_configs(read_sweep(config)):

@@ -51,7 +51,7 @@ from ads_bench.optimizer.selection import Scored, select
 from ads_bench.pipeline.apis import AcquisitionSettings, acquisition_context
 from ads_bench.pipeline.session import close_session, open_session
 from ads_bench.progress import progress_bar
-from ads_bench.store.plots import iteration_curve
+from ads_bench.reporting.plots import iteration_curve
 from ads_bench.store.run_folder import RunFolder, default_run_dir
 from ads_bench.strategies import AcquisitionContext, run_calls
 from ads_bench.strategies.optimizer_driven import optimizer_request, parse_for

@@ -36,7 +36,7 @@ from ads_bench.models.types import SamplingParams
 from ads_bench.pipeline.answering import answer_prompts
 from ads_bench.pipeline.prompts import Prompt
 from ads_bench.progress import progress_bar
-from ads_bench.store.leaderboard import headline
+from ads_bench.reporting.leaderboard import headline
 from ads_bench.store.run_folder import RunFolder
 
 REPEAT_STAGES = ("both", "answer", "judge")

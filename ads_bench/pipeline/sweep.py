@@ -69,8 +69,8 @@ def grid_configs(sweep: dict[str, Any]) -> list[tuple[str, RunConfig]]:
 
 async def run_sweep(path: str | Path, runtime: Runtime, *, out: str | Path = "results",
                     console: Console | None = None) -> tuple[Path, list[dict[str, Any]]]:
-    from ads_bench.store.leaderboard import load_leaderboard
-    from ads_bench.store.report import write_report
+    from ads_bench.reporting.leaderboard import load_leaderboard
+    from ads_bench.reporting.report import write_report
 
     sweep = read_sweep(path)
     folder = Path(out) / sweep["name"]

@@ -25,9 +25,9 @@ from typing import Any
 
 from ads_bench.errors import UserError
 from ads_bench.judging.metrics.repeats import repeats_rows, repeats_text
-from ads_bench.store import plots
+from ads_bench.reporting import plots
 from ads_bench.utils.atomic import write_text_atomic
-from ads_bench.store.leaderboard import (
+from ads_bench.reporting.leaderboard import (
     ARENA_HARD,
     WIN_RATE,
     Entry,
@@ -101,7 +101,7 @@ def figure(plot_id: str, svg: str, caption: str, suffix: str = "") -> Html:
 
 
 def page(title: str, heading: str, subheading: str, body: str) -> str:
-    template = resources.files("ads_bench.store").joinpath("templates/report.html").read_text(encoding="utf-8")
+    template = resources.files("ads_bench.reporting").joinpath("templates/report.html").read_text(encoding="utf-8")
     return string.Template(template).substitute(
         title=esc(title), heading=esc(heading), subheading=esc(subheading), body=body
     )
@@ -131,7 +131,7 @@ def leaderboard_table(board: Leaderboard) -> Html:
 
 
 def matched_spend_block(board: Leaderboard) -> Html:
-    """A budget ladder's scores at matched spend, beside the fixed-cap table (store/matched_spend.py)."""
+    """A budget ladder's scores at matched spend, beside the fixed-cap table (reporting/matched_spend.py)."""
     matched = board.matched_spend
     if matched is None:
         return Html("")

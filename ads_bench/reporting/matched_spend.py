@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from ads_bench.judging.metrics import clustered_difference
 
 if TYPE_CHECKING:
-    from ads_bench.store.leaderboard import Entry, PromptScores, RunData
+    from ads_bench.reporting.leaderboard import Entry, PromptScores, RunData
 
 #: the run options a budget ladder varies: runs that differ only in these form one curve
 LADDER_KEYS = frozenset({"budget_items", "budget_usd", "budget_tokens", "max_calls"})

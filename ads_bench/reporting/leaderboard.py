@@ -39,7 +39,7 @@ from ads_bench.judging.metrics.repeats import repeats_text
 from ads_bench.judging.summary import arena_hard_item_score, position_bias_warning
 from ads_bench.models.ledger import read_run_ledger
 from ads_bench.utils.jsonl import JsonlLog
-from ads_bench.store.matched_spend import MatchedSpend, matched_spend_table
+from ads_bench.reporting.matched_spend import MatchedSpend, matched_spend_table
 
 WIN_RATE = "win rate %"
 ARENA_HARD = "Arena-Hard score %"
@@ -453,7 +453,7 @@ class Leaderboard:
     separability: dict[str, float] = field(default_factory=dict)
     rounds: int = 1000
     skipped: list[str] = field(default_factory=list)  # folders that are not leaderboard rows, and why
-    matched_spend: MatchedSpend | None = None  # a budget ladder's scores at matched spend (store/matched_spend.py)
+    matched_spend: MatchedSpend | None = None  # a budget ladder's scores at matched spend (reporting/matched_spend.py)
 
     @property
     def complete(self) -> list[Entry]:
@@ -524,7 +524,7 @@ class Leaderboard:
         return buffer.getvalue()
 
     def to_html(self) -> str:
-        from ads_bench.store.report import leaderboard_page  # the page shares the report's look
+        from ads_bench.reporting.report import leaderboard_page  # the page shares the report's look
 
         return leaderboard_page(self)
 
