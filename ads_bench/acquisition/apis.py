@@ -28,6 +28,7 @@ from ads_bench.acquisition.trajectory import ApiCall
 from ads_bench.models.client import ChatModel
 from ads_bench.models.ledger import api_scope
 from ads_bench.models.types import ChatRequest, ChatResponse
+from ads_bench.registry import Registry
 
 
 class AcquisitionApi(Protocol):
@@ -136,12 +137,18 @@ class QuestionAnsweringApi:
                            time.perf_counter() - started, response.error)
 
 
+#: the APIs by name, each a factory ``(settings, runtime, policy, costs) -> AcquisitionApi``
+#: called once per run (``pipeline/apis.py`` registers the three built-ins); other packages add
+#: theirs under the entry-point group ``ads_bench.apis``. A strategy calls one by its name.
+APIS = Registry("apis", what="API")
+register_api = APIS.register
+
+
 def api_table() -> list[dict[str, object]]:
     from ads_bench.acquisition.costs import DEFAULT_FEES_USD
 
-    duties = {
-        INFORMATION_RETRIEVAL: "BM25 + dense (hybrid, RRF) search over a corpus for a query",
-        DEMONSTRATION_GENERATION: "the policy writes instruction-response pairs for a scenario",
-        QUESTION_ANSWERING: "the expert model answers a question",
-    }
-    return [{"api": api, "does": duties[api], "fee per call ($, default)": fee} for api, fee in DEFAULT_FEES_USD.items()]
+    return [
+        {"api": entry.name, "does": entry.description,
+         "fee per call ($, default)": DEFAULT_FEES_USD.get(entry.name, 0.0), "from": entry.source}
+        for entry in APIS
+    ]

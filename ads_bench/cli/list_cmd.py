@@ -15,7 +15,7 @@ Rows = list[dict[str, object]]
 
 
 def _backends() -> Rows:
-    from ads_bench.models.backend import backend_names
+    from ads_bench.models.backend import BACKENDS
 
     examples = {
         "embedded": "embedded  |  gguf:/path/model.gguf",
@@ -25,8 +25,9 @@ def _backends() -> Rows:
         "vllm": "vllm:/path/to/model  (gpu extra)",
     }
     return [
-        {"backend": name, "implementation": target, "spec": examples.get(name, "")}
-        for name, target in backend_names().items()
+        {"backend": entry.name, "implementation": entry.target, "spec": examples.get(entry.name, ""),
+         "from": entry.source}
+        for entry in BACKENDS
     ]
 
 
@@ -43,6 +44,13 @@ def _roles() -> Rows:
     return [{"role": role, "duty": duties.get(role, "")} for role in ROLES]
 
 
+def _apis() -> Rows:
+    import ads_bench.strategies.acquisition_setup  # noqa: F401  (registers the built-in APIs)
+    from ads_bench.acquisition.apis import api_table
+
+    return api_table()
+
+
 # registry name -> "module:function" returning rows; entries whose module is absent are hidden
 LISTERS: dict[str, str | Callable[[], Rows]] = {
     "backends": _backends,
@@ -50,9 +58,37 @@ LISTERS: dict[str, str | Callable[[], Rows]] = {
     "suites": "ads_bench.suites:suite_table",
     "strategies": "ads_bench.strategies:strategy_table",
     "learners": "ads_bench.learning:learner_table",
-    "apis": "ads_bench.acquisition.apis:api_table",
+    "apis": _apis,
     "judges": "ads_bench.judging:judge_table",
 }
+
+
+# plugin kind -> "module:REGISTRY" (``ads_bench/registry.py``); importing the module registers
+# its built-ins (the APIs' built-ins are registered where a run builds them)
+PLUGIN_KINDS = {
+    "suites": "ads_bench.suites._registry:SUITES",
+    "strategies": "ads_bench.strategies:STRATEGIES",
+    "apis": "ads_bench.strategies.acquisition_setup:APIS",
+    "learners": "ads_bench.learning.registry:LEARNERS",
+    "backends": "ads_bench.models.backend:BACKENDS",
+    "judges": "ads_bench.judging.configs:JUDGES",
+    "program_judges": "ads_bench.judging.programmatic:PROGRAM_JUDGES",
+}
+
+
+def plugin_rows() -> Rows:
+    """Every plugin of every kind: kind, name, where it comes from (built-in, python, file,
+    entry point) and its target (``module:attribute`` or file)."""
+    from ads_bench.registry import import_target
+
+    rows: Rows = []
+    for kind, target in PLUGIN_KINDS.items():
+        try:
+            registry = import_target(target)
+        except ModuleNotFoundError:  # a kind whose module needs an extra that is not installed
+            continue
+        rows.extend({"kind": kind, "name": e.name, "from": e.source, "target": e.target} for e in registry)
+    return rows
 
 
 # details that belong in `--json`-style output rather than a terminal table
@@ -78,9 +114,11 @@ def available() -> list[str]:
 @click.command("list")
 @click.argument("what", required=False)
 def list_registries(what: str | None) -> None:
-    """List a registry: backends, roles, suites, strategies, learners, apis, judges."""
+    """List a registry: backends, roles, suites, strategies, learners, apis, judges (no
+    argument: every plugin of every kind, with where it comes from)."""
     names = available()
     if what is None:
+        _print(plugin_rows(), "plugins")
         console.print("registries: " + ", ".join(names))
         return
     if what not in names:
@@ -89,7 +127,11 @@ def list_registries(what: str | None) -> None:
     if not rows:
         console.print(f"no {what} registered")
         return
-    table = Table(title=what)
+    _print(rows, what)
+
+
+def _print(rows: Rows, title: str) -> None:
+    table = Table(title=title)
     columns = [c for c in rows[0] if c not in HIDDEN_COLUMNS]
     for column in columns:
         table.add_column(str(column), overflow="ellipsis", max_width=60)

@@ -13,7 +13,7 @@ it is named, in one line naming its file, never after the answers have been paid
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ import yaml
 
 from ads_bench.errors import UserError
 from ads_bench.models.types import Message
+from ads_bench.registry import BUILT_IN, Entry, Registry
 from ads_bench.suites import judge_prompts
 
 BUILTIN_DIR = Path(__file__).with_name("judges")
@@ -117,14 +118,40 @@ def _load_template(config: JudgeConfig, reference_guided: bool, multi_turn: bool
     raise UserError(f"judge '{config.name}': prompt format '{kind}' is unknown; use one of {', '.join(PROMPT_FORMATS)}")
 
 
+def _judge_files() -> dict[str, Entry]:
+    return {
+        path.stem: Entry("judges", path.stem, BUILT_IN, str(path), lambda path=path: path)
+        for path in sorted(BUILTIN_DIR.glob("*.yaml"))
+    }
+
+
+#: judges by name: the YAML files in ``judging/judges/`` and, under the entry-point group
+#: ``ads_bench.judges``, other packages' (an entry point names a judge YAML's path, or a
+#: ready :class:`JudgeConfig`); a judge YAML elsewhere is passed by path instead
+JUDGES = Registry("judges", scan=_judge_files)
+
+
 def load_judge_config(name_or_path: str) -> JudgeConfig:
-    """A built-in judge by name, or a judge YAML file by path."""
-    builtin = BUILTIN_DIR / f"{name_or_path}.yaml"
-    path = builtin if builtin.is_file() else Path(name_or_path)
+    """A registered judge by name, or a judge YAML file by path."""
+    if name_or_path in JUDGES:
+        loaded = JUDGES.load(name_or_path)
+        if isinstance(loaded, JudgeConfig):
+            return loaded
+        path = Path(loaded)
+        if JUDGES.entry(name_or_path).source != BUILT_IN:  # a plugin's judge keeps its name
+            return replace(_load_judge_file(path), name=name_or_path)
+    else:
+        path = Path(name_or_path)
     if not path.is_file():
         raise UserError(
-            f"no judge config '{name_or_path}': use one of {', '.join(builtin_judges())} or a YAML file path"
+            f"no judge config '{name_or_path}': use one of {', '.join(JUDGES.names())} or a YAML file path"
         )
+    return _load_judge_file(path)
+
+
+def _load_judge_file(path: Path) -> JudgeConfig:
+    if not path.is_file():
+        raise UserError(f"judge config {path} does not exist: fix the entry point that names it")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
@@ -218,8 +245,13 @@ def builtin_judges() -> list[str]:
 
 def judge_table() -> list[dict[str, object]]:
     rows = []
-    for name in builtin_judges():
-        config = load_judge_config(name)
-        rows.append({"judge": name, "mode": config.mode, "parser": config.parser["kind"],
-                     "description": config.description})
+    for entry in JUDGES:
+        try:
+            config = load_judge_config(entry.name)
+        except UserError as exc:
+            rows.append({"judge": entry.name, "mode": "", "parser": "", "description": f"(unavailable: {exc})",
+                         "from": entry.source})
+            continue
+        rows.append({"judge": entry.name, "mode": config.mode, "parser": config.parser["kind"],
+                     "description": config.description, "from": entry.source})
     return rows

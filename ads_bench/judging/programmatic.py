@@ -32,10 +32,11 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from ads_bench.errors import UserError
+from ads_bench.registry import Registry
 
 PREFIX = "program:"
+#: the built-in kinds (``PROGRAM_JUDGES`` below holds these and any plugin's)
 KINDS = ("exact", "f1", "numeric", "regex")
-_OPTIONS = {"exact": set(), "f1": set(), "numeric": {"tolerance", "rel"}, "regex": {"pattern"}}
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCTUATION = set(string.punctuation) | {"–", "—", "‘", "’", "“", "”"}
@@ -61,7 +62,7 @@ class ProgramJudge:
 
     def score(self, answer: str, truth: Mapping[str, Any]) -> float:
         """How right ``answer`` is against ``truth`` (``{answer, answer_type, pattern?}``), in [0, 1]."""
-        return float(_SCORERS[self.kind](self, answer or "", truth))
+        return float(PROGRAM_JUDGES.load(self.kind)(self, answer or "", truth))
 
 
 def parse_program_judge(spec: str) -> ProgramJudge:
@@ -70,12 +71,14 @@ def parse_program_judge(spec: str) -> ProgramJudge:
         raise UserError(f"'{spec}' is not a programmatic judge: write program:KIND, KIND one of {', '.join(KINDS)}")
     body = spec[len(PREFIX):]
     kind, _, query = body.partition("?")
-    if kind not in KINDS:
-        raise UserError(f"programmatic judge '{kind}' is unknown in '{spec}': use program:" + " or program:".join(KINDS))
+    if kind not in PROGRAM_JUDGES:
+        kinds = PROGRAM_JUDGES.names()
+        raise UserError(f"programmatic judge '{kind}' is unknown in '{spec}': use program:" + " or program:".join(kinds))
     options = dict(parse_qsl(query, keep_blank_values=True)) if query else {}
-    unknown = set(options) - _OPTIONS[kind]
+    accepted = set(getattr(PROGRAM_JUDGES.load(kind), "options", ()))
+    unknown = set(options) - accepted
     if unknown:
-        allowed = ", ".join(sorted(_OPTIONS[kind])) or "none"
+        allowed = ", ".join(sorted(accepted)) or "none"
         raise UserError(f"program:{kind} takes no option {', '.join(sorted(unknown))} (options: {allowed})")
     for name in ("tolerance", "rel"):
         if name in options:
@@ -140,9 +143,28 @@ def _regex(judge: ProgramJudge, answer: str, truth: Mapping[str, Any]) -> float:
     return float(re.search(pattern, answer, flags=re.IGNORECASE) is not None)
 
 
-_SCORERS: dict[str, Callable[[ProgramJudge, str, Mapping[str, Any]], float]] = {
-    "exact": _exact, "f1": _f1, "numeric": _numeric, "regex": _regex,
-}
+Scorer = Callable[[ProgramJudge, str, Mapping[str, Any]], float]
+
+#: a scorer ``(judge, answer, truth) -> score in [0, 1]`` per kind, its accepted options in its
+#: ``options`` attribute; other packages add kinds under the entry-point group
+#: ``ads_bench.program_judges`` (then ``program:THEIR_KIND`` is a judge)
+PROGRAM_JUDGES = Registry("program_judges", what="programmatic judge")
+
+
+def register_program_judge(kind: str, *, options: tuple[str, ...] = ()) -> Callable[[Scorer], Scorer]:
+    """Decorator over a scorer: ``@register_program_judge("contains", options=("word",))``."""
+
+    def decorate(scorer: Scorer) -> Scorer:
+        scorer.options = frozenset(options)  # type: ignore[attr-defined]
+        return PROGRAM_JUDGES.register(kind, scorer)
+
+    return decorate
+
+
+register_program_judge("exact")(_exact)
+register_program_judge("f1")(_f1)
+register_program_judge("numeric", options=("tolerance", "rel"))(_numeric)
+register_program_judge("regex", options=("pattern",))(_regex)
 
 
 def pairwise_preference(score_model: float, score_reference: float) -> float:

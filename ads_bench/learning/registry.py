@@ -8,7 +8,6 @@ plus the dataclass its ``config`` comes in. Run configs hold plain mappings (YAM
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import importlib.metadata
 import types
 import typing
@@ -19,17 +18,11 @@ from typing import Any
 from ads_bench.acquisition.items import AcquiredItem
 from ads_bench.errors import UserError
 from ads_bench.learning.policy import Policy
+from ads_bench.registry import Registry
 
 ENTRY_POINT_GROUP = "ads_bench.learners"
 
 UpdateFn = Callable[..., Awaitable[Policy]]
-
-# imported on first use; each module defines ``LEARNER``
-BUILTIN_LEARNERS = {
-    "icl": "ads_bench.learning.icl:LEARNER",
-    "finetune": "ads_bench.learning.finetune:LEARNER",
-    "source-finetune": "ads_bench.learning.source_finetune:LEARNER",
-}
 
 
 @dataclass(frozen=True)
@@ -88,72 +81,68 @@ async def base_policy(learner_name: str, model: Any, runtime: Any) -> Policy:
     return Policy(runtime.model(spec, role="policy"))
 
 
-_PYTHON_LEARNERS: dict[str, Learner] = {}
-
-
-def register_learner(learner: Learner) -> Learner:
-    """Add (or replace) a learner for this process."""
-    _PYTHON_LEARNERS[learner.name] = learner
-    return learner
-
-
-def unregister_learner(name: str) -> None:
-    _PYTHON_LEARNERS.pop(name, None)
-
-
-def _load_target(target: str, name: str) -> Learner:
-    module_name, attribute = target.split(":")
-    loaded = getattr(importlib.import_module(module_name), attribute)
+def _as_learner(name: str, loaded: Any) -> Learner:
     if isinstance(loaded, Learner):
         return loaded
     if callable(loaded):  # a bare update coroutine: describe it by its docstring
         doc = (loaded.__doc__ or "").strip().splitlines()
         return Learner(name, doc[0] if doc else "", loaded)
     raise UserError(
-        f"learner '{name}' ({target}) is neither a Learner nor a function: fix its entry point"
+        f"learner '{name}' is neither a Learner nor a function: fix its entry point"
     )
+
+
+#: learners by name; the built-ins are imported on first use (each module defines ``LEARNER``)
+LEARNERS = Registry(
+    "learners",
+    builtins={
+        "icl": "ads_bench.learning.icl:LEARNER",
+        "finetune": "ads_bench.learning.finetune:LEARNER",
+        "source-finetune": "ads_bench.learning.source_finetune:LEARNER",
+    },
+    adapt=_as_learner,
+    points=lambda: _entry_points(),  # looked up on each call, so a test can stand in for it
+)
 
 
 def _entry_points() -> dict[str, str]:
     return {ep.name: ep.value for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
 
 
+def register_learner(learner: Learner) -> Learner:
+    """Add (or replace) a learner for this process."""
+    return LEARNERS.register(learner.name, learner, description=learner.description)
+
+
+def unregister_learner(name: str) -> None:
+    LEARNERS.unregister(name)
+
+
 def learner_names() -> list[str]:
-    names = dict.fromkeys([*_PYTHON_LEARNERS, *BUILTIN_LEARNERS, *_entry_points()])
-    return list(names)
+    return LEARNERS.names()
 
 
 def get_learner(name: str) -> Learner:
     """The learner called ``name``; Python registrations win over built-ins over entry points."""
-    if name in _PYTHON_LEARNERS:
-        return _PYTHON_LEARNERS[name]
-    if name in BUILTIN_LEARNERS:
-        return _load_target(BUILTIN_LEARNERS[name], name)
-    points = _entry_points()
-    if name in points:
-        try:
-            return _load_target(points[name], name)
-        except UserError:
-            raise
-        except Exception as exc:  # a broken plugin is the user's to fix, not our traceback
-            raise UserError(
-                f"learner entry point '{name}' ({points[name]}) failed to import: {exc}; "
-                "fix or uninstall the package that declares it"
-            ) from exc
-    raise UserError(f"no learner named '{name}': use one of {', '.join(learner_names())}")
+    if name not in LEARNERS:
+        raise UserError(f"no learner named '{name}': use one of {', '.join(learner_names())}")
+    return LEARNERS.load(name)
 
 
 def learner_table() -> list[dict[str, object]]:
     """Rows for ``ads-bench list learners``."""
     rows: list[dict[str, object]] = []
-    for name in learner_names():
+    for entry in LEARNERS:
+        name = entry.name
         try:
             learner = get_learner(name)
         except UserError as exc:
-            rows.append({"name": name, "description": f"(unavailable: {exc})", "options": ""})
+            rows.append({"name": name, "description": f"(unavailable: {exc})", "options": "",
+                         "from": entry.source})
             continue
         rows.append(
-            {"name": name, "description": learner.description, "options": learner.options()}
+            {"name": name, "description": learner.description, "options": learner.options(),
+             "from": entry.source}
         )
     return rows
 

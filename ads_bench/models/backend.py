@@ -7,15 +7,14 @@ A backend only talks to an engine: it knows nothing of caching, roles or costs, 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import math
 from collections.abc import Awaitable, Callable, Sequence
-from importlib.metadata import entry_points
 from typing import Any, Protocol, runtime_checkable
 
 from ads_bench.errors import UserError
 from ads_bench.models.spec import ModelSpec
 from ads_bench.models.types import ChatRequest, Completion
+from ads_bench.registry import Registry
 
 #: a backend returns, per request, its n completions or the exception that request raised
 BackendResult = list[Completion] | BaseException
@@ -69,29 +68,29 @@ def reproducibility(runtime: Any, specs: dict[str, str | None]) -> dict[str, Any
 
 
 # Built-in backends, importable without installed entry points (e.g. running from a checkout);
-# other packages add theirs under the entry-point group ``ads_bench.backends``.
-BUILTIN_BACKENDS = {
-    "embedded": "ads_bench.models.embedded:EmbeddedBackend",
-    "http": "ads_bench.models.openai_http:OpenAIBackend",
-    "openai": "ads_bench.models.openai_http:OpenAIBackend",
-    "hf": "ads_bench.models.hf:HFBackend",
-    "vllm": "ads_bench.models.vllm_offline:VLLMBackend",
-}
+# other packages add theirs under the entry-point group ``ads_bench.backends``, whose name is
+# then also a spec scheme (``NAME:TARGET``, see ``models/spec.py``).
+BACKENDS = Registry(
+    "backends",
+    builtins={
+        "embedded": "ads_bench.models.embedded:EmbeddedBackend",
+        "http": "ads_bench.models.openai_http:OpenAIBackend",
+        "openai": "ads_bench.models.openai_http:OpenAIBackend",
+        "hf": "ads_bench.models.hf:HFBackend",
+        "vllm": "ads_bench.models.vllm_offline:VLLMBackend",
+    },
+)
 
 
 def backend_names() -> dict[str, str]:
-    names = dict(BUILTIN_BACKENDS)
-    for ep in entry_points(group="ads_bench.backends"):
-        names.setdefault(ep.name, ep.value)
-    return names
+    """Backend name -> its implementation (``module:Class``)."""
+    return {entry.name: entry.target for entry in BACKENDS}
 
 
 def create_backend(spec: ModelSpec) -> Backend:
-    target = backend_names().get(spec.backend)
-    if target is None:
-        raise UserError(f"no backend named '{spec.backend}': known are {', '.join(backend_names())}")
-    module_name, attribute = target.split(":")
-    backend_cls = getattr(importlib.import_module(module_name), attribute)
+    if spec.backend not in BACKENDS:
+        raise UserError(f"no backend named '{spec.backend}': known are {', '.join(BACKENDS.names())}")
+    backend_cls = BACKENDS.load(spec.backend)
     return backend_cls(spec)
 
 

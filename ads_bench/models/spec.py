@@ -67,6 +67,13 @@ class ModelSpec:
         return self.raw.split("?", 1)[0]
 
 
+def _plugin_backend(scheme: str) -> str | None:
+    """A backend another package registered (``ads_bench.backends``) is its own scheme."""
+    from ads_bench.models.backend import BACKENDS  # imported on use: backend imports this module
+
+    return scheme if scheme and scheme in BACKENDS else None
+
+
 def parse_spec(raw: str) -> ModelSpec:
     """Parse a spec string; anything malformed is a :class:`UserError` that shows the valid forms."""
     text = (raw or "").strip()
@@ -100,7 +107,7 @@ def parse_spec(raw: str) -> ModelSpec:
     scheme, sep, target = text.partition(":")
     if not sep:
         scheme, target = text, ""
-    backend = _SCHEME_TO_BACKEND.get(scheme)
+    backend = _SCHEME_TO_BACKEND.get(scheme) or _plugin_backend(scheme)
     if backend is None:
         raise UserError(f"unknown model spec '{raw}': {SPEC_HELP}")
     if scheme == "embedded" and target:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from typing import Protocol
 
 from ads_bench.acquisition.apis import AcquisitionApi
@@ -14,6 +13,7 @@ from ads_bench.acquisition.items import Acquisition
 from ads_bench.acquisition.trajectory import ApiCall, Budget, Trajectory
 from ads_bench.errors import UserError
 from ads_bench.models.client import ChatModel, Runtime
+from ads_bench.registry import Registry
 from ads_bench.suites import Task
 from ads_bench.suites.held_out_guard import check_observed_ready, guard_request
 
@@ -64,28 +64,20 @@ async def run_calls(
     return Acquisition(task.id, name, outcomes, trajectory, trajectory.error)
 
 
-_REGISTRY: dict[str, Callable[[], Strategy]] = {}
+#: strategies by name: a registered factory (class or function) builds a fresh one per run
+STRATEGIES = Registry("strategies")
 
 
 def register_strategy(name: str) -> Callable:
-    def decorate(factory: Callable[[], Strategy]) -> Callable[[], Strategy]:
-        _REGISTRY[name] = factory
-        return factory
-
-    return decorate
+    """Decorator: ``@register_strategy("my-strategy")`` over a class or zero-argument factory."""
+    return STRATEGIES.register(name)
 
 
 def strategy_names() -> list[str]:
-    names = dict.fromkeys(_REGISTRY)
-    for ep in entry_points(group="ads_bench.strategies"):
-        names.setdefault(ep.name, None)
-    return list(names)
+    return STRATEGIES.names()
 
 
 def get_strategy(name: str) -> Strategy:
-    if name in _REGISTRY:
-        return _REGISTRY[name]()
-    for ep in entry_points(group="ads_bench.strategies"):
-        if ep.name == name:
-            return ep.load()()
-    raise UserError(f"unknown strategy '{name}': choose one of {', '.join(strategy_names())}")
+    if name not in STRATEGIES:
+        raise UserError(f"unknown strategy '{name}': choose one of {', '.join(strategy_names())}")
+    return STRATEGIES.load(name)()

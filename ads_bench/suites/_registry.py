@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-import importlib.metadata
+import importlib.metadata  # noqa: F401  (tests stand in for its entry_points)
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +16,7 @@ from typing import Any
 
 from ads_bench import paths
 from ads_bench.errors import UserError
+from ads_bench.registry import BUILT_IN, ENTRY_POINT, FILE, PYTHON, Entry, Registry, source_of
 from ads_bench.suites._task import Suite, Task
 from ads_bench.suites.yaml_suite import check_unicode, load_spec, load_suite_file
 
@@ -25,6 +26,8 @@ ENTRY_POINT_GROUP = "ads_bench.suites"
 SuiteFactory = Callable[..., "Suite | Iterable[Task]"]
 #: family loader(argument after the prefix, seed=..., n_observed=...) -> Suite
 FamilyLoader = Callable[..., Suite]
+#: the registry's sources as a suite's ``origin``
+_ORIGIN = {BUILT_IN: "python", PYTHON: "python", FILE: "yaml", ENTRY_POINT: "entry-point"}
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,6 @@ class SuiteEntry:
     file: str | None = None  # the suite YAML, for YAML suites
 
 
-_PYTHON_SUITES: dict[str, SuiteEntry] = {}
 _FAMILIES: dict[str, tuple[FamilyLoader, str]] = {}
 
 
@@ -46,6 +48,34 @@ def _as_suite(name: str, produced: Any, kind: str, source: str, description: str
     if isinstance(produced, Suite):
         return produced
     return Suite(name, tuple(produced), kind=kind, source=source, description=description)
+
+
+def _yaml_entries() -> dict[str, Entry]:
+    """The suite YAML files in ``tasks_dir()`` (the built-ins live there), read on each listing."""
+    entries: dict[str, Entry] = {}
+    folder = paths.tasks_dir()
+    if not folder.is_dir():
+        return entries
+    for path in sorted(folder.glob("*.yaml")):
+        spec = load_spec(path)
+        if spec.name in entries:
+            raise UserError(
+                f"two suite files are named {spec.name!r}: {entries[spec.name].target} and {path}; rename one"
+            )
+
+        def load(seed: int | None, n_observed: int | None, path: Path = path) -> Suite:
+            return load_suite_file(path, seed=seed, n_observed=n_observed)
+
+        entries[spec.name] = Entry(
+            "suites", spec.name, FILE, str(path), lambda load=load: load, spec.description,
+            {"kind": spec.kind, "source": spec.source or str(path), "file": str(path)},
+        )
+    return entries
+
+
+#: suites by name; every entry loads to ``load(seed, n_observed) -> Suite`` except an entry
+#: point's, which is a factory ``(*, seed, n_observed)`` or a ready Suite
+SUITES = Registry("suites", scan=_yaml_entries)
 
 
 def register_suite(
@@ -60,14 +90,17 @@ def register_suite(
             produced = factory(seed=seed, n_observed=n_observed)
             return _as_suite(name, produced, kind, source, description)
 
-        _PYTHON_SUITES[name] = SuiteEntry(name, kind, "python", description, source, load)
+        SUITES.register_entry(Entry(
+            "suites", name, source_of(factory), f"{factory.__module__}:{factory.__qualname__}",
+            lambda: load, description, {"kind": kind, "source": source},
+        ))
         return factory
 
     return decorate
 
 
 def unregister_suite(name: str) -> None:
-    _PYTHON_SUITES.pop(name, None)
+    SUITES.unregister(name)
 
 
 def register_family(prefix: str, loader: FamilyLoader, description: str) -> None:
@@ -75,54 +108,28 @@ def register_family(prefix: str, loader: FamilyLoader, description: str) -> None
     _FAMILIES[prefix] = (loader, description)
 
 
-def _yaml_entries() -> dict[str, SuiteEntry]:
-    entries: dict[str, SuiteEntry] = {}
-    folder = paths.tasks_dir()
-    if not folder.is_dir():
-        return entries
-    for path in sorted(folder.glob("*.yaml")):
-        spec = load_spec(path)
-        if spec.name in entries:
-            raise UserError(
-                f"two suite files are named {spec.name!r}: {entries[spec.name].file} and {path}; rename one"
-            )
+def _suite_entry(entry: Entry) -> SuiteEntry:
+    origin = _ORIGIN[entry.source]
 
-        def load(seed: int | None, n_observed: int | None, path: Path = path) -> Suite:
-            return load_suite_file(path, seed=seed, n_observed=n_observed)
+    def load(seed: int | None, n_observed: int | None) -> Suite:
+        return SUITES.load_entry(entry)(seed, n_observed)
 
-        entries[spec.name] = SuiteEntry(
-            spec.name, spec.kind, "yaml", spec.description, spec.source or str(path), load, str(path)
-        )
-    return entries
-
-
-def _entry_point_entries() -> dict[str, SuiteEntry]:
-    entries: dict[str, SuiteEntry] = {}
-    for point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-
-        def load(seed: int | None, n_observed: int | None, point: Any = point) -> Suite:
-            try:
-                target = point.load()
-            except Exception as exc:  # a broken plugin is the user's to fix, not our traceback
-                raise UserError(
-                    f"suite entry point {point.name!r} ({point.value}) failed to import: {exc}; "
-                    "fix or uninstall the package that declares it"
-                ) from exc
+    if origin == "entry-point":
+        def load_plugin(seed: int | None, n_observed: int | None) -> Suite:
+            target = SUITES.load_entry(entry)
             produced = target(seed=seed, n_observed=n_observed) if callable(target) else target
-            return _as_suite(point.name, produced, "entry-point", point.value, "")
+            return _as_suite(entry.name, produced, "entry-point", entry.target, "")
 
-        entries[point.name] = SuiteEntry(
-            point.name, "entry-point", "entry-point", "", point.value, load
-        )
-    return entries
+        return SuiteEntry(entry.name, "entry-point", origin, "", entry.target, load_plugin)
+    return SuiteEntry(
+        entry.name, entry.extra.get("kind", "python"), origin, entry.description,
+        entry.extra.get("source", ""), load, entry.extra.get("file"),
+    )
 
 
 def suite_entries() -> dict[str, SuiteEntry]:
     """Every named suite (families excluded), highest precedence winning a shared name."""
-    merged: dict[str, SuiteEntry] = {}
-    for entries in (_entry_point_entries(), _yaml_entries(), dict(_PYTHON_SUITES)):
-        merged.update(entries)
-    return dict(sorted(merged.items()))
+    return {name: _suite_entry(entry) for name, entry in sorted(SUITES.entries().items())}
 
 
 def suite_names() -> list[str]:
@@ -192,6 +199,7 @@ def suite_table() -> list[dict[str, Any]]:
             "prompts": None,
             "source": entry.source,
             "file": entry.file,
+            "from": SUITES.entry(name).source,
         }
         try:
             suite = entry.load(None, None)
@@ -207,6 +215,7 @@ def suite_table() -> list[dict[str, Any]]:
                 "tasks": None,
                 "prompts": None,
                 "source": description,
+                "from": BUILT_IN,
             }
         )
     return rows
