@@ -24,6 +24,7 @@ import importlib
 import importlib.metadata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from ads_bench.errors import UserError
@@ -190,7 +191,7 @@ class Registry:
 
     def _builtin_entries(self) -> dict[str, Entry]:
         entries = {
-            name: Entry(self.kind, name, BUILT_IN, target, lambda target=target: import_target(target))
+            name: Entry(self.kind, name, BUILT_IN, target, partial(import_target, target))
             for name, target in self._builtins.items()
         }
         entries.update({n: e for n, e in self._registered.items() if e.source == BUILT_IN})
@@ -202,7 +203,7 @@ class Registry:
     def _entry_points(self) -> dict[str, Entry]:
         if self._points is not None:
             return {
-                name: Entry(self.kind, name, ENTRY_POINT, value, lambda value=value: import_target(value))
+                name: Entry(self.kind, name, ENTRY_POINT, value, partial(import_target, value))
                 for name, value in self._points().items()
             }
         return {

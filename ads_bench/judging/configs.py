@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +121,7 @@ def _load_template(config: JudgeConfig, reference_guided: bool, multi_turn: bool
 
 def _judge_files() -> dict[str, Entry]:
     return {
-        path.stem: Entry("judges", path.stem, BUILT_IN, str(path), lambda path=path: path)
+        path.stem: Entry("judges", path.stem, BUILT_IN, str(path), partial(Path, path))
         for path in sorted(BUILTIN_DIR.glob("*.yaml"))
     }
 
@@ -244,7 +245,7 @@ def builtin_judges() -> list[str]:
 
 
 def judge_table() -> list[dict[str, object]]:
-    rows = []
+    rows: list[dict[str, object]] = []
     for entry in JUDGES:
         try:
             config = load_judge_config(entry.name)

@@ -201,9 +201,9 @@ class PairwiseJudge:
                 "attempts": call.attempts,
             }
             if call.ok:
-                p_second = call.parsed.value
-                record["p_model"] = 1.0 - p_second if model_first else p_second
-                record["verdict"] = call.parsed.label
+                p_second = call.parsed.value  # type: ignore[union-attr]
+                record["p_model"] = 1.0 - p_second if model_first else p_second  # type: ignore[operator]
+                record["verdict"] = call.parsed.label  # type: ignore[union-attr]
                 p_model.append(record["p_model"])
             orders.append(record)
         if len(p_model) < len(judged):
@@ -283,7 +283,7 @@ class SingleGrader:
         for item, call in zip(items, calls, strict=True):
             error = None if call.ok else str(call.attempts[-1].get("reason") or call.attempts[-1].get("error"))
             grades.append(
-                Grade(item.id, item.turn, call.parsed.value if call.ok else None, item.category,
+                Grade(item.id, item.turn, call.parsed.value if call.ok else None, item.category,  # type: ignore[union-attr]
                       call.messages, call.attempts, error)
             )
         return grades

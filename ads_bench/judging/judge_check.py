@@ -98,9 +98,9 @@ async def check_judge(
         rows.append(
             {
                 "source": pair.source,
-                "p_first": 1 - p_second,
-                "agree": (p_second > 0.5) == pair.second_is_better if p_second != 0.5 else False,
-                "p_longer": p_second if longer_second else 1 - p_second,
+                "p_first": 1 - p_second,  # type: ignore[operator]
+                "agree": (p_second > 0.5) == pair.second_is_better if p_second != 0.5 else False,  # type: ignore[operator]
+                "p_longer": p_second if longer_second else 1 - p_second,  # type: ignore[operator]
                 "tie": p_second == 0.5,
             }
         )

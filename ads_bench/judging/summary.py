@@ -46,7 +46,7 @@ def win_rate_interval(preferences: np.ndarray, clusters: Sequence[Any] | None) -
     if mean.ci_lower is None:
         out.update(ci_lower=None, ci_upper=None, ci_note=mean.note)
     else:
-        out.update(ci_lower=mean.ci_lower * 100, ci_upper=mean.ci_upper * 100)
+        out.update(ci_lower=mean.ci_lower * 100, ci_upper=mean.ci_upper * 100)  # type: ignore[operator]
     out["clustered_standard_error"] = None if mean.standard_error is None else mean.standard_error * 100
     return out
 
@@ -195,7 +195,7 @@ def single_metrics(grades: Sequence[Grade], model_name: str = "model") -> dict[s
     out = {"n_items": len(grades), "n_failed": sum(g.failed for g in grades), **entry}
     graded = [g for g in grades if not g.failed]
     if graded:
-        mean = clustered_mean([g.score for g in graded], [g.id for g in graded])
+        mean = clustered_mean([g.score for g in graded], [g.id for g in graded])  # type: ignore[misc]
         out["average"] = {**out["average"], "ci_lower": mean.ci_lower, "ci_upper": mean.ci_upper,
                           "n_clusters": mean.n_clusters, "ci_note": mean.note or None}
     return out

@@ -59,8 +59,11 @@ def _json_text(value: Any) -> str:
     return text
 
 
+#: SQLite's primary result codes (https://sqlite.org/rescode.html); the ``sqlite3`` module names
+#: them only from Python 3.11, and the package supports 3.10
+SQLITE_BUSY, SQLITE_LOCKED, SQLITE_CORRUPT, SQLITE_NOTADB = 5, 6, 11, 26
 #: SQLite's primary result codes for a damaged file
-_CORRUPT_CODES = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
+_CORRUPT_CODES = {SQLITE_CORRUPT, SQLITE_NOTADB}
 
 
 class CacheCorrupt(UserError):
@@ -72,7 +75,7 @@ def cache_error(path: Path, exc: sqlite3.Error) -> UserError:
     code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
     if code in _CORRUPT_CODES:
         return CacheCorrupt(f"the response cache at {path} is corrupt ({exc}): run `ads-bench cache clear`")
-    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+    if code in (SQLITE_BUSY, SQLITE_LOCKED):
         return UserError(f"the response cache at {path} stayed locked by another process ({exc}): "
                          "wait for it, point --cache-dir elsewhere, or run with --no-cache")
     return UserError(

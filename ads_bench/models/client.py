@@ -246,7 +246,7 @@ class ChatModel:
                 self._record(CallRecord(0, 0, 0.0, failed=True), call_id=call_ids[id(job)])
                 log.debug("model call failed: %r", result)
                 out[id(job)] = _describe(result)
-                _settle(self.runtime, job, (None, out[id(job)]))
+                _settle(self.runtime, job, (None, out[id(job)]))  # type: ignore[arg-type]
                 continue
             by_slot = {}
             for slot, completion in zip(job.indices, result, strict=False):

@@ -59,7 +59,7 @@ def embedded_gguf_path() -> Path:
     (Its ``__init__`` imports ``llm``, which a ``--no-deps`` install leaves out.)
     """
     try:
-        path = Path(importlib.metadata.distribution(EMBEDDED_DIST).locate_file(EMBEDDED_FILE))
+        path = Path(importlib.metadata.distribution(EMBEDDED_DIST).locate_file(EMBEDDED_FILE))  # type: ignore[arg-type]
     except importlib.metadata.PackageNotFoundError as exc:
         raise ModelUnavailable(f"the embedded model is not installed: run `{INSTALL_HINT}`") from exc
     if not path.is_file():
@@ -240,7 +240,7 @@ class EmbeddedBackend:
         if self.config.loras:
             self.name += f"+lora{len(self.config.loras)}"
         self.context_window = self.config.ctx_per_slot
-        self.identity = {
+        self.identity: dict[str, Any] = {
             "engine": "llama.cpp/xllamacpp",
             "sampler": "temperature+top_p",
             "engine_version": importlib.metadata.version("xllamacpp"),

@@ -162,7 +162,7 @@ class HFBackend:
         for i, request in enumerate(requests):
             groups[request.params].append(i)
         results: list[BackendResult] = [RuntimeError("not generated")] * len(requests)
-        with self._shared.lock, self._shared.activate(self.adapter):
+        with self._shared.lock, self._shared.activate(self.adapter):  # type: ignore[union-attr]
             for params, indices in groups.items():
                 outputs = self._batch([requests[i] for i in indices], params)
                 for i, out in zip(indices, outputs, strict=True):
@@ -172,7 +172,7 @@ class HFBackend:
     def _batch(self, requests: list[ChatRequest], params: Any) -> list[list[Completion]]:
         import torch
 
-        model, tokenizer = self._shared.model, self._shared.tokenizer
+        model, tokenizer = self._shared.model, self._shared.tokenizer  # type: ignore[union-attr]
         prompts = [
             tokenizer.apply_chat_template(list(r.messages), tokenize=False, add_generation_prompt=True)
             for r in requests
@@ -230,7 +230,7 @@ class HFBackend:
 
     async def count_tokens(self, text: str) -> int:
         await self.start()
-        return len(self._shared.tokenizer(text, add_special_tokens=False)["input_ids"])
+        return len(self._shared.tokenizer(text, add_special_tokens=False)["input_ids"])  # type: ignore[union-attr]
 
     async def aclose(self) -> None:
         """Weights stay loaded for the process (shared by every spec naming them)."""

@@ -291,7 +291,8 @@ class Ledger:
         key = (role, model, api or current_api() or "-")
         with self._lock:
             self.entries.setdefault(key, UsageTotals()).retries += 1
-            self.retry_causes[(*key, cause)] = self.retry_causes.get((*key, cause), 0) + 1
+            cause_key = (*key, cause)
+            self.retry_causes[cause_key] = self.retry_causes.get(cause_key, 0) + 1
         sink = self._sink
         if sink is not None:
             sink.write({"kind": "retry", "role": key[0], "model": key[1], "api": key[2], "cause": cause})

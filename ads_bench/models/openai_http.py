@@ -63,7 +63,7 @@ class OpenAIBackend:
         self.spec = spec
         self.model = spec.target
         if spec.backend == "openai":
-            urls = (os.environ.get("OPENAI_BASE_URL", OPENAI_URL).rstrip("/"),)
+            urls: tuple[str, ...] = (os.environ.get("OPENAI_BASE_URL", OPENAI_URL).rstrip("/"),)
             key_env = spec.options.get("api_key_env", "OPENAI_API_KEY")
         else:
             urls = spec.base_urls

@@ -162,7 +162,7 @@ class VLLMBackend:
             from vllm.lora.request import LoRARequest
 
             sha = self.identity["adapter_sha256"]
-            lora = LoRARequest(f"{Path(self.adapter).name}-{sha[:12]}", engine.lora_id(sha), str(self.adapter))
+            lora = LoRARequest(f"{Path(self.adapter).name}-{sha[:12]}", engine.lora_id(sha), str(self.adapter))  # type: ignore[arg-type, index, union-attr]
         sampling = [
             SamplingParams(
                 n=r.params.n,
@@ -177,8 +177,8 @@ class VLLMBackend:
             for r in requests
         ]
         started = time.perf_counter()
-        with engine.lock:
-            outputs = engine.llm.chat(
+        with engine.lock:  # type: ignore[union-attr]
+            outputs = engine.llm.chat(  # type: ignore[union-attr]
                 [list(r.messages) for r in requests], sampling, lora_request=lora, use_tqdm=False
             )
         latency = (time.perf_counter() - started) / max(1, len(requests))

@@ -175,5 +175,5 @@ def paired_bootstrap(
     every prompt is its own cluster, i.e. the ordinary paired bootstrap.
     """
     return paired_bootstrap_many(
-        [scores_a], scores_b, clusters, rounds=rounds, seed=seed, level=level
+        [scores_a], scores_b, clusters, rounds=rounds, seed=seed, level=level  # type: ignore[list-item]
     )[0]

@@ -126,8 +126,8 @@ class _Design:
 
 def _standardised_style(battles: Battles, features: Sequence[str], center: bool) -> np.ndarray:
     columns = [STYLE_FEATURES.index(name) for name in features]
-    side_a = battles.style_a[:, columns]
-    side_b = battles.style_b[:, columns]
+    side_a = battles.style_a[:, columns]  # type: ignore[index]
+    side_b = battles.style_b[:, columns]  # type: ignore[index]
     ratio = (side_a - side_b) / (side_a + side_b + 1.0)
     mean = ratio.mean(axis=0) if center else 0.0
     std = ratio.std(axis=0)
@@ -213,8 +213,8 @@ def _fit(
     design_rows = LN10 * pair_matrix[design.group_pair]
     if k:
         style = design.group_style
-        style_outer = (style[:, :, None] * style[:, None, :]).reshape(design.n_groups, k * k)
-        design_rows = np.hstack([design_rows, style])
+        style_outer = (style[:, :, None] * style[:, None, :]).reshape(design.n_groups, k * k)  # type: ignore[index]
+        design_rows = np.hstack([design_rows, style])  # type: ignore[list-item]
     labels = design.group_label[None, :]
 
     params = np.zeros((n_rounds, n_params))
@@ -237,7 +237,7 @@ def _fit(
         if k:
             hessian[:, n_models:, n_models:] = (curvature @ style_outer).reshape(n_rounds, k, k)
             style_per_pair = np.stack(
-                [np.add.reduceat(curvature * style[:, i], starts, axis=1) for i in range(k)],
+                [np.add.reduceat(curvature * style[:, i], starts, axis=1) for i in range(k)],  # type: ignore[index]
                 axis=2,
             )  # rounds × pairs × k
             cross = LN10 * np.einsum("rqk,qi->rik", style_per_pair, pair_matrix)
@@ -331,7 +331,7 @@ def bradley_terry(
     rng = np.random.default_rng(seed)
     samples = np.empty((rounds, len(names)))
     if resample == "prompt":
-        unit_of_row = cluster_index(battles.prompt.tolist(), len(battles))
+        unit_of_row = cluster_index(battles.prompt.tolist(), len(battles))  # type: ignore[union-attr]
     else:
         unit_of_row = np.arange(len(battles))
     n_units = int(unit_of_row.max()) + 1

@@ -113,10 +113,10 @@ def summarize_arena_hard(
     battles = result.battles
     resample = "battle"
     if clusters is not None:
-        missing = sorted({str(p) for p in battles.prompt.tolist()} - set(clusters))
+        missing = sorted({str(p) for p in battles.prompt.tolist()} - set(clusters))  # type: ignore[union-attr]
         if missing:
             raise ValueError(f"questions {missing[:3]} are not in the questions file")
-        labels = [clusters[str(p)].cluster or str(p) for p in battles.prompt.tolist()]
+        labels = [clusters[str(p)].cluster or str(p) for p in battles.prompt.tolist()]  # type: ignore[union-attr]
         battles = replace(battles, prompt=np.array(labels, dtype=object))
         resample = "prompt"
     if len(battles) == 0:

@@ -145,7 +145,7 @@ def win_rate_summary(
             summary["length_controlled_winrate"] = controlled.win_rate
             summary["lc_standard_error"] = controlled.standard_error
             summary["lc_method"] = controlled.method
-            if lc_far_from_win_rate(summary["win_rate"], controlled.win_rate):
+            if lc_far_from_win_rate(summary["win_rate"], controlled.win_rate):  # type: ignore[arg-type]
                 summary["lc_warning"] = (
                     f"LC win rate {controlled.win_rate:.1f}% is very different from the raw "
                     f"{summary['win_rate']:.1f}%: the length GLM may have failed"
