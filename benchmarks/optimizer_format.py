@@ -27,7 +27,7 @@ from ads_bench.acquisition.trajectory import API_NAMES, optimizer_messages
 from ads_bench.acquisition.trajectory.prompt import copied_demonstration, demonstrations
 from ads_bench.models import Runtime
 from ads_bench.optimizer.trainer import TrainConfig, task_view
-from ads_bench.pipeline.apis import acquisition_context
+from ads_bench.strategies.acquisition_setup import acquisition_context
 from ads_bench.strategies.optimizer_driven import optimizer_request, parse_for
 from ads_bench.suites import load_suite
 

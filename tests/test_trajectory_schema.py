@@ -64,7 +64,7 @@ def test_optimizer_requests_carry_the_schema_unless_the_format_is_free():
 @pytest.mark.model
 async def test_the_embedded_optimizer_writes_trajectories_that_parse_under_the_schema(fresh_runtime):
     from ads_bench.optimizer.trainer import TrainConfig
-    from ads_bench.pipeline.apis import acquisition_context
+    from ads_bench.strategies.acquisition_setup import acquisition_context
 
     config = TrainConfig(optimizer_max_tokens=200, max_calls=2)
     ctx = acquisition_context(config, fresh_runtime, optimizer=fresh_runtime.model("embedded", role="optimizer"),

@@ -48,8 +48,8 @@ from ads_bench.optimizer.provenance import parse_apis
 from ads_bench.optimizer.racing import Race, reward_fields
 from ads_bench.optimizer.rewards import RewardEvaluator
 from ads_bench.optimizer.selection import Scored, select
-from ads_bench.pipeline.apis import AcquisitionSettings, acquisition_context
-from ads_bench.pipeline.session import close_session, open_session
+from ads_bench.strategies.acquisition_setup import AcquisitionSettings, acquisition_context
+from ads_bench.store.session import close_session, open_session
 from ads_bench.progress import progress_bar
 from ads_bench.reporting.plots import iteration_curve
 from ads_bench.store.run_folder import RunFolder, default_run_dir

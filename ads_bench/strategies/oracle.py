@@ -72,7 +72,7 @@ def _document(retriever: Any, doc_id: str):
 
 
 def _corpus_of(retriever: Any):
-    # pipeline.apis.LazyRetriever loads its corpus on the first search; the oracle needs only it
+    # strategies.acquisition_setup.LazyRetriever loads its corpus on the first search; the oracle needs only it
     inner = getattr(retriever, "_retriever", None) or retriever
     if hasattr(inner, "corpus"):
         return inner.corpus
