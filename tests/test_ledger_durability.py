@@ -23,9 +23,9 @@ from ads_bench.acquisition.trajectory import ApiCall
 from ads_bench.errors import UserError
 from ads_bench.models.ledger import Ledger, LedgerSink, fee_key, fee_scope, replay, replay_run
 from ads_bench.models.types import CallRecord
+from ads_bench.store.run_folder import RunFolder
 from ads_bench.store.session import close_session, open_session
 from ads_bench.utils.jsonl import JsonlLog
-from ads_bench.store.run_folder import RunFolder
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,9 +11,9 @@ from ads_bench.acquisition.items import INFORMATION_RETRIEVAL
 from ads_bench.acquisition.trajectory import Budget
 from ads_bench.errors import UserError
 from ads_bench.models import Runtime
-from ads_bench.strategies.acquisition_setup import LazyRetriever
 from ads_bench.pipeline.run import held_out_slice
 from ads_bench.strategies import AcquisitionContext, get_strategy
+from ads_bench.strategies.acquisition_setup import LazyRetriever
 from ads_bench.suites import Task, load_suite
 
 QUESTION = "In what year was X born? Answer with the year only."

@@ -68,8 +68,8 @@ def _content_words(text: str) -> set[str]:
 def _quickstart_plans(runtime):
     """The shipped optimizer's greedy trajectories for the quickstart's tasks, as `run` samples them."""
     from ads_bench.acquisition.trajectory import API_NAMES
-    from ads_bench.strategies.acquisition_setup import acquisition_context
     from ads_bench.pipeline.run import RunConfig, held_out_slice
+    from ads_bench.strategies.acquisition_setup import acquisition_context
     from ads_bench.strategies.optimizer_driven import optimizer_request, parse_for
     from ads_bench.suites import load_suite
 

@@ -11,7 +11,6 @@ from rich.table import Table
 
 from ads_bench.cli.common import console, err_console
 from ads_bench.errors import UserError
-from ads_bench.utils.atomic import write_text_atomic
 from ads_bench.reporting.leaderboard import (
     ARENA_HARD,
     FORMATS,
@@ -22,6 +21,7 @@ from ads_bench.reporting.leaderboard import (
     load_leaderboard,
     table_row,
 )
+from ads_bench.utils.atomic import write_text_atomic
 
 SIGNIFICANCE_STYLES = {"***": "bold green", "**": "green", "*": "green", "n.s.": "dim", "baseline": "cyan"}
 

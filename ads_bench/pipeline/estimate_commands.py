@@ -26,9 +26,9 @@ from ads_bench.pipeline.estimate import (
 )
 from ads_bench.pipeline.prompts import prompts_of
 from ads_bench.pipeline.scoring import resolve_orders
-from ads_bench.utils.jsonl import JsonlLog
 from ads_bench.strategies import OPTIMIZER_STRATEGIES
 from ads_bench.suites import Task, load_suite
+from ads_bench.utils.jsonl import JsonlLog
 
 #: what no estimate includes, said under every table
 LEFT_OUT = ("left out: LoRA training time (fine-tune learners, `train`'s SFT/DPO), retries, and "

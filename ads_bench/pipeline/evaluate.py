@@ -30,10 +30,10 @@ from ads_bench.pipeline.repeats import (
     repeated_policy,
 )
 from ads_bench.pipeline.scoring import resolve_orders, score_run
-from ads_bench.store.session import close_session, open_session
 from ads_bench.progress import progress_bar
 from ads_bench.reporting.exports import write_exports
 from ads_bench.store.run_folder import RunFolder, default_run_dir
+from ads_bench.store.session import close_session, open_session
 from ads_bench.suites import load_suite
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from ads_bench.models.types import SamplingParams
 from ads_bench.pipeline.prompts import Prompt
-from ads_bench.utils.jsonl import JsonlLog
 from ads_bench.suites import Suite
+from ads_bench.utils.jsonl import JsonlLog
 
 
 def is_lm_eval(suite: Suite) -> bool:

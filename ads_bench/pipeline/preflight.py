@@ -84,8 +84,8 @@ def _check_extras(config: Any, is_run: bool) -> None:
 def _check_run_settings(config: Any) -> None:
     from ads_bench.acquisition.costs import CostModel
     from ads_bench.learning import get_learner
-    from ads_bench.strategies.acquisition_setup import OPTIMIZER_FORMATS
     from ads_bench.strategies import strategy_names
+    from ads_bench.strategies.acquisition_setup import OPTIMIZER_FORMATS
 
     if config.strategy not in strategy_names():
         raise UserError(f"unknown strategy '{config.strategy}': choose one of {', '.join(strategy_names())}")

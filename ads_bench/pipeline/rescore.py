@@ -23,9 +23,9 @@ from ads_bench.pipeline.prompts import prompts_of
 from ads_bench.pipeline.repeats import check_repeats, measure_repeats, repeat_fields
 from ads_bench.pipeline.run import held_out_slice
 from ads_bench.pipeline.scoring import resolve_orders, score_run
-from ads_bench.store.session import close_session, open_session
 from ads_bench.progress import progress_bar
 from ads_bench.store.run_folder import RunFolder, default_run_dir
+from ads_bench.store.session import close_session, open_session
 from ads_bench.suites import load_suite
 from ads_bench.suites.grouping import random_grouping
 

@@ -28,8 +28,8 @@ from ads_bench.errors import UserError
 from ads_bench.models.client import Runtime
 from ads_bench.pipeline.run import RunConfig, run_strategy
 from ads_bench.pipeline.sweep_optimizer import assign_optimizers, optimizer_plan
-from ads_bench.utils.atomic import write_text_atomic
 from ads_bench.strategies.source_data import valid_pair
+from ads_bench.utils.atomic import write_text_atomic
 
 RUN_FIELDS = {f.name for f in dataclasses.fields(RunConfig)}
 

@@ -2,63 +2,10 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from ads_bench.utils.atomic import write_text_atomic
-
-
-def _figure(width: float = 6.0, height: float = 3.2):
-    from ads_bench.extras import require
-
-    require("report")
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(width, height))
-    return plt, figure, axis
-
-
-def svg_of(figure: Any) -> str:
-    import matplotlib.pyplot as plt
-
-    buffer = io.StringIO()
-    figure.tight_layout()
-    figure.savefig(buffer, format="svg")
-    plt.close(figure)
-    text = buffer.getvalue()
-    return text[text.index("<svg"):]  # inline-able: without the XML prolog and doctype
-
-
-def iteration_curve_svg(rows: Sequence[dict[str, Any]]) -> str:
-    """Mean reward (left axis) and mean acquisition cost (right axis) per training iteration."""
-    _, figure, axis = _figure()
-    iterations = [row["iteration"] for row in rows]
-    reward = [row["stats"].get("mean_reward") for row in rows]
-    cost = [row["stats"].get("mean_cost_usd") for row in rows]
-    chosen = [row["stats"].get("chosen_mean_reward") for row in rows]
-    axis.plot(iterations, reward, marker="o", color="tab:blue", label="mean reward")
-    axis.plot(iterations, chosen, marker="^", linestyle="--", color="tab:green", label="chosen reward")
-    axis.set_xlabel("iteration")
-    axis.set_ylabel("reward (win rate vs un-updated policy)")
-    axis.set_xticks(iterations)
-    twin = axis.twinx()
-    twin.plot(iterations, cost, marker="s", color="tab:red", label="mean cost ($)")
-    twin.set_ylabel("acquisition cost per trajectory ($)")
-    lines = axis.get_lines() + twin.get_lines()
-    axis.legend(lines, [line.get_label() for line in lines], loc="best", fontsize=8)
-    axis.set_title("ADS optimizer training")
-    return svg_of(figure)
-
-
-def iteration_curve(rows: Sequence[dict[str, Any]], path: Path) -> Path:
-    write_text_atomic(path, iteration_curve_svg(rows))
-    return path
-
+from ads_bench.utils.figures import new_figure, svg_of
 
 # -- report plots: text stays text (svg.fonttype none), so labels are searchable and small ----------
 
@@ -88,7 +35,7 @@ def api_mix_svg(calls: dict[str, int], dropped: dict[str, int] | None = None) ->
     labels = [_plain(api) for api in calls] + [_plain(f"dropped: {reason}") for reason in dropped]
     values = list(calls.values()) + list(dropped.values())
     colours = [API_COLOURS.get(api, "tab:purple") for api in calls] + ["0.65"] * len(dropped)
-    _, figure, axis = _figure(6.0, max(2.2, 0.9 + 0.45 * len(values)))
+    _, figure, axis = new_figure(6.0, max(2.2, 0.9 + 0.45 * len(values)))
     positions = list(range(len(values)))
     axis.barh(positions, values, color=colours)
     axis.set_yticks(positions, labels)
@@ -110,7 +57,7 @@ def category_bars_svg(
 ) -> str:
     """One bar per category (score, n judged); ``reference`` draws a line (50% = par with the reference)."""
     names = list(categories)
-    _, figure, axis = _figure(max(4.0, 0.9 * len(names) + 2.0), 3.4)
+    _, figure, axis = new_figure(max(4.0, 0.9 * len(names) + 2.0), 3.4)
     scores = [categories[name][0] for name in names]
     axis.bar(range(len(names)), scores, color="tab:blue")
     axis.set_xticks(range(len(names)), [_plain(name) for name in names], rotation=30, ha="right", fontsize=8)
@@ -134,7 +81,7 @@ def score_cost_svg(points: Sequence[dict[str, Any]], *, ylabel: str, xlabel: str
     """
     import matplotlib
 
-    _, figure, axis = _figure(6.4, 4.0)
+    _, figure, axis = new_figure(6.4, 4.0)
     groups = list(dict.fromkeys(p["group"] for p in points))
     palette = matplotlib.colormaps["tab10"]
     for index, group in enumerate(groups):
@@ -158,7 +105,7 @@ def scaling_curves_svg(series: dict[str, Sequence[tuple[float, float, float | No
                        xlabel: str, ylabel: str) -> str:
     """Score against a swept quantity (observed instructions, acquired items ...), one line per
     series; each point is (x, score, CI lower, CI upper)."""
-    _, figure, axis = _figure(6.4, 3.8)
+    _, figure, axis = new_figure(6.4, 3.8)
     for name, points in series.items():
         ordered = sorted(points)
         xs = [p[0] for p in ordered]
@@ -176,7 +123,7 @@ def scaling_curves_svg(series: dict[str, Sequence[tuple[float, float, float | No
 def iteration_api_share_svg(rows: Sequence[dict[str, Any]]) -> str:
     """Share of each API among the sampled trajectories' calls per training iteration (stacked),
     with the optimizer's parse-failure rate as a line."""
-    _, figure, axis = _figure(6.0, 3.2)
+    _, figure, axis = new_figure(6.0, 3.2)
     iterations = [row["iteration"] for row in rows]
     apis = sorted({api for row in rows for api in row["stats"].get("api_call_share", {})})
     bottom = [0.0] * len(rows)

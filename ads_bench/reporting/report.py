@@ -25,8 +25,8 @@ from typing import Any
 
 from ads_bench.errors import UserError
 from ads_bench.judging.metrics.repeats import repeats_rows, repeats_text
+from ads_bench.optimizer.curve import iteration_curve_svg
 from ads_bench.reporting import plots
-from ads_bench.utils.atomic import write_text_atomic
 from ads_bench.reporting.leaderboard import (
     ARENA_HARD,
     WIN_RATE,
@@ -37,6 +37,7 @@ from ads_bench.reporting.leaderboard import (
     find_run_dirs,
     too_few_tasks_text,
 )
+from ads_bench.utils.atomic import write_text_atomic
 
 #: settings a sweep varies whose effect on the score we plot (reviewers asked for these curves)
 SCALING_KEYS = ("n_observed", "budget_items", "max_calls", "budget_usd", "budget_tokens", "max_held_out")
@@ -281,7 +282,7 @@ def run_plots(run: RunData, suffix: str) -> Html:
     if run.kind == "train":
         rows = sorted(run.log("iterations"), key=lambda r: r["iteration"])
         if rows:
-            figures.append(figure("plot-training", plots.iteration_curve_svg(rows),
+            figures.append(figure("plot-training", iteration_curve_svg(rows),
                                   "Mean reward and acquisition cost per training iteration.", suffix))
             figures.append(figure("plot-iteration-api-share", plots.iteration_api_share_svg(rows),
                                   "API-call share of the sampled trajectories per iteration.", suffix))

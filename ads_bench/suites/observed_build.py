@@ -27,11 +27,11 @@ from typing import Any
 
 from ads_bench.errors import UserError
 from ads_bench.models.types import ChatRequest
-from ads_bench.utils.jsonl import JsonlLog
 from ads_bench.suites._split import stable_seed
 from ads_bench.suites._task import Task
 from ads_bench.suites.held_out_guard import leaked_prompt, normalise
 from ads_bench.suites.inhouse.expand import ROUGE_L_THRESHOLD, RougeL, parse_numbered_list
+from ads_bench.utils.jsonl import JsonlLog
 
 Generate = Callable[[Sequence[ChatRequest]], Sequence[Any]]
 

@@ -32,10 +32,10 @@ import numpy as np
 
 from ads_bench.acquisition.corpus import Corpus, load_corpus
 from ads_bench.errors import UserError
-from ads_bench.utils.atomic import write_text_atomic
 from ads_bench.suites._split import stable_seed
 from ads_bench.suites._task import write_bytes_gzip_atomic
 from ads_bench.suites.wikifacts_facts import Fact, corpus_facts
+from ads_bench.utils.atomic import write_text_atomic
 
 EVAL_SUITE, TRAIN_SUITE = "wikifacts", "wikifacts-train"
 DEFAULT_JUDGE = "program:numeric"

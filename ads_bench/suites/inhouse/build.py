@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 
 from ads_bench.errors import UserError
-from ads_bench.utils.atomic import write_json_atomic
 from ads_bench.suites._split import stable_seed
 from ads_bench.suites._task import write_bytes_gzip_atomic
 from ads_bench.suites.inhouse.clustering import (
@@ -49,6 +48,7 @@ from ads_bench.suites.inhouse.expand import (
     expanded_suite_files,
 )
 from ads_bench.suites.inhouse.pool import PoolItem, PoolSource, dedupe, load_pool, normalized
+from ads_bench.utils.atomic import write_json_atomic
 
 MIN_OBSERVED, MIN_HELD_OUT = 3, 2
 TEST_FILE, TRAIN_FILE, REPORT_FILE = (
