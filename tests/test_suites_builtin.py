@@ -7,7 +7,8 @@ from collections import Counter
 import pytest
 
 from ads_bench.errors import UserError
-from ads_bench.suites import judge_prompts, load_suite, suite_names, suite_table
+from ads_bench.judging import published_prompts as judge_prompts
+from ads_bench.suites import load_suite, suite_names, suite_table
 
 FLAGGED_BY_FASTCHAT_PR_3158 = {104, 105, 109, 111, 113, 114, 120, 122, 124, 125, 126, 128, 130}
 

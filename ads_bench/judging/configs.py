@@ -21,9 +21,9 @@ from typing import Any
 import yaml
 
 from ads_bench.errors import UserError
+from ads_bench.judging import published_prompts
 from ads_bench.models.types import Message
 from ads_bench.registry import BUILT_IN, Entry, Registry
-from ads_bench.suites import judge_prompts
 
 BUILTIN_DIR = Path(__file__).with_name("judges")
 PARSER_KINDS = ("logprob_tokens", "verdict", "rating")
@@ -89,10 +89,10 @@ def _load_template(config: JudgeConfig, reference_guided: bool, multi_turn: bool
     if kind == "messages":
         return list(prompt["messages"])
     if kind == "chatml":
-        path = judge_prompts.judges_dir() / prompt["file"]
+        path = published_prompts.judges_dir() / prompt["file"]
         return chatml_to_messages(path.read_text(encoding="utf-8"))
     if kind == "arena_hard":
-        arena = judge_prompts.arena_hard_judge_config()
+        arena = published_prompts.arena_hard_judge_config()
         # Arena-Hard's ``prompt_template`` is a list: gen_judgment.py sends each entry as one
         # user message after the system prompt (v0.1 has one); a plain string is one message
         templates = arena["prompt_template"]
@@ -103,7 +103,7 @@ def _load_template(config: JudgeConfig, reference_guided: bool, multi_turn: bool
             *({"role": "user", "content": template} for template in templates),
         ]
     if kind == "fastchat":
-        prompts = judge_prompts.mt_bench_judge_prompts()
+        prompts = published_prompts.mt_bench_judge_prompts()
         if reference_guided and "reference_name" not in prompt:
             raise UserError(f"judge '{config.name}' has no reference_name: it cannot grade reference-guided items")
         name = prompt["reference_name"] if reference_guided else prompt["name"]
