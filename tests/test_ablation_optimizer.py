@@ -12,9 +12,9 @@ from ads_bench.errors import UserError
 from ads_bench.optimizer import checkpoints
 from ads_bench.optimizer.checkpoints import record_latest
 from ads_bench.optimizer.provenance import describe_optimizer, parse_apis
+from ads_bench.optimizer.sweep_choice import assign_optimizers, optimizer_plan
 from ads_bench.optimizer.trainer import TrainConfig
 from ads_bench.pipeline.run import RunConfig
-from ads_bench.pipeline.sweep_optimizer import assign_optimizers, optimizer_plan
 from ads_bench.reporting.leaderboard import load_leaderboard
 
 IR, DG, QA = "information_retrieval", "demonstration_generation", "question_answering"

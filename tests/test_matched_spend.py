@@ -125,7 +125,7 @@ def test_spend_is_the_acquisition_run_cost_not_answering_or_judging():
 
 @pytest.mark.model
 async def test_a_budget_ladder_sweep_shows_scores_at_matched_spend(fresh_runtime, tmp_path):
-    from ads_bench.pipeline.sweep import run_sweep
+    from ads_bench.cli.sweep_run import run_sweep
     from ads_bench.reporting.leaderboard import load_leaderboard
 
     path = tmp_path / "ladder.yaml"

@@ -8,6 +8,7 @@ import dataclasses
 
 import pytest
 
+from ads_bench.cli.sweep_run import grid_configs
 from ads_bench.errors import UserError
 from ads_bench.learning import finetune as finetune_module
 from ads_bench.learning import get_learner, learner_names, register_learner, unregister_learner
@@ -15,7 +16,6 @@ from ads_bench.learning.finetune import FinetuneConfig
 from ads_bench.learning.registry import base_policy
 from ads_bench.learning.source_finetune import update
 from ads_bench.learning.source_pool import training_pool_pairs
-from ads_bench.pipeline.sweep import grid_configs
 from ads_bench.strategies import strategy_names
 from ads_bench.strategies.source_data import check_source_pairing
 from ads_bench.suites import load_suite

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from ads_bench.cli.sweep_run import grid_configs, read_sweep
 from ads_bench.errors import UserError
-from ads_bench.pipeline.sweep import grid_configs, read_sweep
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.yaml"))
 
@@ -49,7 +49,7 @@ def test_random_grouping_deals_the_same_instructions_into_same_sized_tasks():
 
 @pytest.mark.model
 async def test_a_sweep_runs_its_grid_into_a_leaderboard_and_report(fresh_runtime, tmp_path):
-    from ads_bench.pipeline.sweep import run_sweep
+    from ads_bench.cli.sweep_run import run_sweep
 
     path = tmp_path / "tiny.yaml"
     path.write_text(

@@ -18,9 +18,9 @@ from ads_bench.cli.tables import ledger_table
 def sweep(ctx: click.Context, config: str, out: str, prices: str | None, dry_run: bool) -> None:
     """Run every combination of a sweep file's grid (sharing one cache); rerun to resume."""
     from ads_bench.cli.leaderboard_cmd import rich_leaderboard
+    from ads_bench.cli.sweep_run import grid_configs, read_sweep, run_sweep
     from ads_bench.extras import require
     from ads_bench.pipeline.preflight import preflight
-    from ads_bench.pipeline.sweep import grid_configs, read_sweep, run_sweep
     from ads_bench.reporting.leaderboard import load_leaderboard
 
     # every cell of the grid is checked before the first run spends anything, not when its turn comes

@@ -1,4 +1,4 @@
-"""``ads-bench sweep CONFIG``: a grid of runs sharing one cache, ending in a leaderboard and curves.
+"""A sweep: a grid of runs sharing one cache, ending in a leaderboard and curves (`ads-bench sweep`).
 
 A sweep file::
 
@@ -8,7 +8,7 @@ A sweep file::
       strategy: [none, rule-qa]
       learner: [icl, finetune]
     baseline: none                                         # the leaderboard's paired baseline
-    optimizer: trained                                     # for ads and its ablations (sweep_optimizer)
+    optimizer: trained                                     # for ads and its ablations (optimizer/sweep_choice.py)
 
 Grid keys are RunConfig fields (strategy, learner, n_observed, budget_items, grouping, ...).
 Runs land in ``<out>/<name>/<key=value,...>/``; rerunning the sweep resumes every run.
@@ -26,8 +26,8 @@ from rich.console import Console
 from ads_bench.config import read_config_file
 from ads_bench.errors import UserError
 from ads_bench.models.client import Runtime
+from ads_bench.optimizer.sweep_choice import assign_optimizers, optimizer_plan
 from ads_bench.pipeline.run import RunConfig, run_strategy
-from ads_bench.pipeline.sweep_optimizer import assign_optimizers, optimizer_plan
 from ads_bench.strategies.source_data import valid_pair
 from ads_bench.utils.atomic import write_text_atomic
 
