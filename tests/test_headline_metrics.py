@@ -22,13 +22,14 @@ from ads_bench.cli.run_cmd import run
 from ads_bench.cli.score_cmd import score
 from ads_bench.cli.tables import metrics_table
 from ads_bench.judging.engine import PairJudgment
+from ads_bench.judging.headline import ARENA_HARD, WIN_RATE
 from ads_bench.judging.metrics import Battles, bradley_terry
 from ads_bench.judging.metrics.winrate import lc_far_from_win_rate
 from ads_bench.judging.summary import pairwise_metrics
 from ads_bench.pipeline.evaluate import EvalConfig
 from ads_bench.pipeline.run import RunConfig
 from ads_bench.pipeline.scoring import NOT_COMPARABLE_WITH_ALPACA_EVAL, resolve_orders
-from ads_bench.reporting.leaderboard import ARENA_HARD, WIN_RATE, load_leaderboard
+from ads_bench.reporting.leaderboard import load_leaderboard
 from ads_bench.reporting.report import build_report
 
 # (baseline shown first, model shown first): the model wins weakly, then loses strongly

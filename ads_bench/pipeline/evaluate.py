@@ -19,6 +19,7 @@ from ads_bench.models.backend import reproducibility
 from ads_bench.models.client import Runtime
 from ads_bench.models.types import SamplingParams
 from ads_bench.pipeline.answering import answer_prompts, count_failed_answers
+from ads_bench.pipeline.exports import write_exports
 from ads_bench.pipeline.judging_step import judge_answers
 from ads_bench.pipeline.lm_eval_scoring import is_lm_eval, lm_eval_params, score_answers
 from ads_bench.pipeline.preflight import preflight
@@ -31,7 +32,6 @@ from ads_bench.pipeline.repeats import (
 )
 from ads_bench.pipeline.scoring import resolve_orders, score_run
 from ads_bench.progress import progress_bar
-from ads_bench.reporting.exports import write_exports
 from ads_bench.store.run_folder import RunFolder, default_run_dir
 from ads_bench.store.session import close_session, open_session
 from ads_bench.suites import load_suite

@@ -28,6 +28,7 @@ from dataclasses import replace
 from typing import Any
 
 from ads_bench.errors import UserError
+from ads_bench.judging.headline import headline
 from ads_bench.judging.metrics.repeats import complete_matrix, decompose
 from ads_bench.learning import get_learner
 from ads_bench.learning.policy import Policy
@@ -36,7 +37,6 @@ from ads_bench.models.types import SamplingParams
 from ads_bench.pipeline.answering import answer_prompts
 from ads_bench.pipeline.prompts import Prompt
 from ads_bench.progress import progress_bar
-from ads_bench.reporting.leaderboard import headline
 from ads_bench.store.run_folder import RunFolder
 
 REPEAT_STAGES = ("both", "answer", "judge")
