@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 import json
 import logging
 import shutil
@@ -41,6 +40,7 @@ from ads_bench.models.fingerprint import tree_sha256
 from ads_bench.models.spec import ModelSpec
 from ads_bench.paths import cache_dir
 from ads_bench.utils.atomic import write_json_atomic
+from ads_bench.utils.hashing import json_sha256
 
 #: bump when the training recipe changes in a way the key below does not see
 RECIPE_VERSION = 1
@@ -192,7 +192,7 @@ def adapter_key(
         "examples": examples,
         "config": config.key_fields(),
     }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:24]
+    return json_sha256(payload, 24)
 
 
 def as_example(item: AcquiredItem, context: str | None) -> Example:

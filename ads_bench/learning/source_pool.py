@@ -19,8 +19,6 @@ trained once per (policy weights, pairs, settings) and reused (``learning/source
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +28,7 @@ from ads_bench import paths
 from ads_bench.errors import UserError
 from ads_bench.suites._records import get_path, read_records
 from ads_bench.suites.inhouse.pool import default_pool_sources, load_pool
+from ads_bench.utils.hashing import json_sha256
 
 TRAIN_FILE = "inhouse-train.jsonl.gz"
 EVALUATION_FILE = "inhouse.jsonl.gz"
@@ -95,7 +94,7 @@ def _pairs_in(folder: Path) -> SourcePairs:
         "n_pairs": len(data),
         "by_source": dict(by_source),
         "left_out": dict(left_out),
-        "pairs_sha256": hashlib.sha256(json.dumps(data).encode()).hexdigest()[:16],
+        "pairs_sha256": json_sha256(data, 16)  # pairs of strings: sorting keys changes nothing,
     }
     return SourcePairs(data, summary)
 

@@ -15,7 +15,6 @@ fix, so every SQLite error becomes one :class:`~ads_bench.errors.UserError` nami
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import threading
@@ -29,6 +28,7 @@ from typing import Any
 from ads_bench.errors import UserError
 from ads_bench.models.types import ChatRequest, Completion
 from ads_bench.paths import cache_dir
+from ads_bench.utils.hashing import json_sha256
 
 #: bump when the key layout or the stored record changes, so old entries are never misread
 KEY_VERSION = 1
@@ -44,9 +44,8 @@ def request_key(identity: dict[str, Any], request: ChatRequest, sample_index: in
         "params": params,
         "sample": sample_index,
     }
-    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     # surrogatepass: a lone surrogate in someone's text still gets a key (valid text hashes as before)
-    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+    return json_sha256(payload, ensure_ascii=False, separators=(",", ":"), encoding_errors="surrogatepass")
 
 
 def _json_text(value: Any) -> str:

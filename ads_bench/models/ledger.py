@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import hashlib
 import itertools
 import json
 import threading
@@ -36,6 +35,7 @@ import yaml
 
 from ads_bench.errors import UserError
 from ads_bench.models.types import CallRecord
+from ads_bench.utils.hashing import json_sha256
 from ads_bench.utils.jsonl import JsonlLog
 
 _current_api: contextvars.ContextVar[str | None] = contextvars.ContextVar("ads_api", default=None)
@@ -91,7 +91,7 @@ def fee_key(position: int, api: str, args: Mapping[str, Any]) -> str | None:
     scope = _fee_scope.get()
     if scope is None:
         return None
-    digest = hashlib.sha256(json.dumps(dict(args), sort_keys=True, default=str).encode()).hexdigest()[:16]
+    digest = json_sha256(dict(args), 16, default=str)
     return f"{scope}#{position}:{api}:{digest}"
 
 

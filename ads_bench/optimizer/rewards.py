@@ -14,8 +14,6 @@ a fresh run reproduces exactly (README, "Models": ~0.17x the speed on prefix-sha
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,13 +23,13 @@ from ads_bench.judging.engine import PairItem, PairwiseJudge
 from ads_bench.learning.policy import Policy
 from ads_bench.models.client import ChatModel
 from ads_bench.models.types import ChatRequest, SamplingParams
+from ads_bench.utils.hashing import json_sha256
 
 NO_DATA_REWARD = 0.5
 
 
 def items_key(items: Sequence[AcquiredItem]) -> str:
-    payload = json.dumps([i.to_dict() for i in items], sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+    return json_sha256([i.to_dict() for i in items], 16)
 
 
 @dataclass

@@ -32,14 +32,14 @@ def prompt_fingerprint() -> str:
     from ads_bench.acquisition.trajectory import API_NAMES, Budget, optimizer_messages
     from ads_bench.acquisition.trajectory.schema import trajectory_schema_text
     from ads_bench.optimizer.trainer import smoke_config
+    from ads_bench.utils.hashing import json_sha256
 
     smoke = smoke_config()
     costs = CostModel()
     budget = Budget(max_calls=smoke.max_calls)
     messages = optimizer_messages(FINGERPRINT_TASK, {api: costs.estimate_api(api) for api in API_NAMES}, budget,
                                   API_NAMES)
-    text = json.dumps([messages, trajectory_schema_text(API_NAMES, smoke.max_calls)], sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return json_sha256([messages, trajectory_schema_text(API_NAMES, smoke.max_calls)])
 
 
 def _sha256(path: Path) -> str:

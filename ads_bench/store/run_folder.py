@@ -6,7 +6,6 @@ folder again and resumes; a folder holding another configuration is never overwr
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import json
 import os
@@ -21,6 +20,7 @@ from typing import Any
 from ads_bench.errors import UserError
 from ads_bench.paths import REPO_DIR
 from ads_bench.utils.atomic import write_json_atomic
+from ads_bench.utils.hashing import json_sha256
 from ads_bench.utils.jsonl import JsonlLog
 
 PACKAGES = (
@@ -30,8 +30,7 @@ PACKAGES = (
 
 
 def config_digest(config: dict[str, Any]) -> str:
-    canonical = json.dumps(config, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:10]
+    return json_sha256(config, 10, default=str, separators=(",", ":"))
 
 
 def git_commit() -> dict[str, Any]:
