@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ads_bench.judging.formats import read_alpaca_eval, read_gamed_annotations
+from ads_bench.judging.format_alpaca_eval import read_alpaca_eval, read_gamed_annotations
 from ads_bench.judging.metrics import GamedAnnotations, length_controlled_win_rate
 
 VALIDATION = (

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ads_bench.judging.formats import read_alpaca_eval
+from ads_bench.judging.format_alpaca_eval import read_alpaca_eval
 from ads_bench.judging.metrics import preferences_from_alpaca_eval, win_rate_summary
 
 VALIDATION = (

@@ -9,16 +9,15 @@ import numpy as np
 import pytest
 
 from ads_bench.errors import UserError
-from ads_bench.judging.formats import (
-    _pandas_float,
-    detect_format,
+from ads_bench.judging.format_alpaca_eval import (
     read_alpaca_eval,
-    read_arena_hard,
     read_gamed_annotations,
     read_instruction_difficulty,
-    read_mt_bench,
-    read_questions,
 )
+from ads_bench.judging.format_arena_hard import read_arena_hard
+from ads_bench.judging.format_mt_bench import read_mt_bench, read_questions
+from ads_bench.judging.format_text import _pandas_float
+from ads_bench.judging.formats import detect_format
 
 DATA = Path(__file__).parent / "data" / "judgments"
 

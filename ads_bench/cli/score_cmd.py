@@ -55,7 +55,7 @@ def _only_for(format_name: str, options: ScoreOptions) -> None:
 
 
 def _score_alpaca_eval(files: tuple[Path, ...], options: ScoreOptions) -> dict:
-    from ads_bench.judging.formats import (
+    from ads_bench.judging.format_alpaca_eval import (
         read_alpaca_eval,
         read_gamed_annotations,
         read_instruction_difficulty,
@@ -73,7 +73,8 @@ def _score_alpaca_eval(files: tuple[Path, ...], options: ScoreOptions) -> dict:
 
 
 def _score_arena_hard(files: tuple[Path, ...], options: ScoreOptions) -> dict:
-    from ads_bench.judging.formats import read_arena_hard, read_arena_hard_style, read_questions
+    from ads_bench.judging.format_arena_hard import read_arena_hard, read_arena_hard_style
+    from ads_bench.judging.format_mt_bench import read_questions
     from ads_bench.judging.metrics.published import summarize_arena_hard
 
     style = STYLE_CHOICES[options.style]
@@ -103,7 +104,7 @@ def _score_arena_hard(files: tuple[Path, ...], options: ScoreOptions) -> dict:
 
 
 def _score_mt_bench(files: tuple[Path, ...], options: ScoreOptions) -> dict:
-    from ads_bench.judging.formats import read_mt_bench, read_questions
+    from ads_bench.judging.format_mt_bench import read_mt_bench, read_questions
     from ads_bench.judging.metrics.published import summarize_mt_bench
 
     questions = read_questions(options.questions) if options.questions else None

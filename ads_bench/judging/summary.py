@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ads_bench.judging.engine import Grade, PairJudgment
-from ads_bench.judging.formats import Question, SingleJudgment
+from ads_bench.judging.format_mt_bench import Question, SingleJudgment
 from ads_bench.judging.metrics import (
     Game,
     battles_from_games,

@@ -19,12 +19,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from ads_bench.judging.formats import (
-    AlpacaEvalAnnotations,
-    ArenaHardJudgment,
-    Question,
-    SingleJudgment,
-)
+from ads_bench.judging.format_alpaca_eval import AlpacaEvalAnnotations
+from ads_bench.judging.format_arena_hard import ArenaHardJudgment
+from ads_bench.judging.format_mt_bench import Question, SingleJudgment
 from ads_bench.judging.metrics.battles import battles_from_games, is_verdict
 from ads_bench.judging.metrics.bradley_terry import bradley_terry
 from ads_bench.judging.metrics.length_control import GamedAnnotations
