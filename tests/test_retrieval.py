@@ -13,14 +13,14 @@ import pytest
 
 from ads_bench.acquisition import retrieval
 from ads_bench.acquisition.corpus import load_corpus
+from ads_bench.acquisition.index_store import index_folder
+from ads_bench.acquisition.rank_fusion import reciprocal_rank_fusion
 from ads_bench.acquisition.retrieval import (
     BM25Index,
     DenseIndex,
     Hit,
     Retriever,
     embedding_model_id,
-    index_folder,
-    reciprocal_rank_fusion,
 )
 from ads_bench.errors import UserError
 

@@ -17,35 +17,31 @@ index; the manifest is written last and is what marks an index as present).
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import re
-import shutil
-import tempfile
 import threading
-import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import numpy as np
 
 from ads_bench import paths
 from ads_bench.acquisition.corpus import Corpus
+from ads_bench.acquisition.index_store import index_folder, load_or_build
+from ads_bench.acquisition.rank_fusion import DEFAULT_RRF_K, reciprocal_rank_fusion
 from ads_bench.errors import UserError
 
 SearchMode = Literal["bm25", "dense", "hybrid"]
 SEARCH_MODES: tuple[SearchMode, ...] = ("bm25", "dense", "hybrid")
 
 DEFAULT_DENSE_MODEL = "all-MiniLM-L6-v2"
-DEFAULT_RRF_K = 60
 #: how many candidates each ranking contributes to the fusion
 DEFAULT_FUSION_DEPTH = 100
 #: bump when what is stored in an index folder changes
 INDEX_FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
 
 #: (doc position in the corpus, score), best first
 Ranking = list[tuple[int, float]]
@@ -61,27 +57,6 @@ class Hit:
     #: 1 for the best hit
     rank: int
 
-
-# --- fusion ----------------------------------------------------------------------------------
-
-K = TypeVar("K", bound=Hashable)
-
-
-def reciprocal_rank_fusion(
-    rankings: Sequence[Sequence[K]], k: int = DEFAULT_RRF_K
-) -> list[tuple[K, float]]:
-    """RRF: score(d) = Σ over rankings holding d of 1 / (k + rank of d), ranks from 1.
-
-    Ties keep the order in which items were first met (first ranking first), so the result
-    is deterministic.
-    """
-    if k < 0:
-        raise ValueError(f"RRF k must be >= 0, got {k}")
-    fused: dict[K, float] = {}
-    for ranking in rankings:
-        for rank, item in enumerate(ranking, start=1):
-            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
-    return sorted(fused.items(), key=lambda pair: -pair[1])
 
 
 # --- embedding models: loaded once per process --------------------------------------------
@@ -313,56 +288,6 @@ def shipped_embeddings_path(corpus: Corpus, model_id: str) -> Path:
         paths.REPO_DIR / "corpora" / "embeddings" / f"{corpus.fingerprint[:16]}-{DenseIndex.key(model_id)}.f16.npy"
     )
 
-
-# --- the on-disk store -----------------------------------------------------------------------
-
-T = TypeVar("T")
-
-
-def index_folder(corpus: Corpus, key: str, cache_dir: Path | None = None) -> Path:
-    return (cache_dir or paths.cache_dir()) / "indexes" / corpus.fingerprint / key
-
-
-def load_or_build(
-    folder: Path,
-    corpus: Corpus,
-    build: Callable[[], T],
-    save: Callable[[T, Path], None],
-    load: Callable[[Path], T],
-) -> tuple[T, Literal["built", "loaded"]]:
-    """Load the index in ``folder``, or build it, save it atomically, and return it."""
-    if (folder / MANIFEST).is_file():
-        return load(folder), "loaded"
-    from filelock import FileLock
-
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(folder) + ".lock"):
-        if (folder / MANIFEST).is_file():  # another process built it while we waited
-            return load(folder), "loaded"
-        # only the lock holder builds, so what is left here comes from a crashed build
-        for leftover in folder.parent.glob(f".{folder.name}.tmp-*"):
-            shutil.rmtree(leftover, ignore_errors=True)
-        if folder.exists():  # an index without its manifest was never completed
-            shutil.rmtree(folder)
-        started = time.perf_counter()
-        index = build()
-        staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.tmp-"))
-        try:
-            save(index, staging)
-            manifest = {
-                "key": folder.name,
-                "corpus_name": corpus.name,
-                "corpus_fingerprint": corpus.fingerprint,
-                "documents": len(corpus),
-                "build_seconds": round(time.perf_counter() - started, 3),
-                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            }
-            (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
-            os.replace(staging, folder)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-    return index, "built"
 
 
 # --- the retriever ---------------------------------------------------------------------------
