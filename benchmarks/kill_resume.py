@@ -50,7 +50,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ads_bench.models.ledger import replay_run  # noqa: E402
+from ads_bench.models.ledger_replay import replay_run  # noqa: E402
 from ads_bench.reporting.leaderboard import RunData, _ledger_figures  # noqa: E402
 
 LOGS = ("acquisitions", "answers", "reference_answers", "judgments")

@@ -21,7 +21,8 @@ from ads_bench.acquisition.executor import execute_calls
 from ads_bench.acquisition.items import CallOutcome
 from ads_bench.acquisition.trajectory import ApiCall
 from ads_bench.errors import UserError
-from ads_bench.models.ledger import Ledger, LedgerSink, fee_key, fee_scope, replay, replay_run
+from ads_bench.models.ledger import Ledger, LedgerSink, fee_key, fee_scope
+from ads_bench.models.ledger_replay import replay, replay_run
 from ads_bench.models.types import CallRecord
 from ads_bench.store.run_folder import RunFolder
 from ads_bench.store.session import close_session, open_session

@@ -38,7 +38,7 @@ from ads_bench.judging.metrics import (
 )
 from ads_bench.judging.metrics.repeats import repeats_text
 from ads_bench.judging.summary import arena_hard_item_score, position_bias_warning
-from ads_bench.models.ledger import read_run_ledger
+from ads_bench.models.ledger_replay import read_run_ledger
 from ads_bench.reporting.matched_spend import MatchedSpend, matched_spend_table
 from ads_bench.utils.jsonl import JsonlLog
 

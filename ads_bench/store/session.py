@@ -14,7 +14,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from ads_bench.models.ledger import LEDGER_LOG, Ledger, LedgerSink, RunCosts, replay_run
+from ads_bench.models.ledger import Ledger, LedgerSink
+from ads_bench.models.ledger_replay import LEDGER_LOG, RunCosts, replay_run
 from ads_bench.store.run_folder import RunFolder
 
 
