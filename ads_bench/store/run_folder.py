@@ -19,6 +19,7 @@ from typing import Any
 
 from ads_bench.errors import UserError
 from ads_bench.paths import REPO_DIR
+from ads_bench.records import check_version, stamp
 from ads_bench.utils.atomic import write_json_atomic
 from ads_bench.utils.hashing import json_sha256
 from ads_bench.utils.jsonl import JsonlLog
@@ -112,16 +113,33 @@ class RunFolder:
         return json.loads((self.path / "config.json").read_text())
 
     def log(self, name: str) -> JsonlLog:
-        return JsonlLog(self.path / f"{name}.jsonl")
+        return RecordLog(self.path / f"{name}.jsonl", name)
 
     def write_json(self, name: str, data: Any) -> Path:
         target = self.path / name
-        write_json_atomic(target, data)
+        write_json_atomic(target, stamp(name, data, target) if isinstance(data, dict) else data)
         return target
 
     def read_json(self, name: str) -> Any:
         target = self.path / name
-        return json.loads(target.read_text()) if target.is_file() else None
+        if not target.is_file():
+            return None
+        data = json.loads(target.read_text())
+        if isinstance(data, dict):
+            check_version(data, target)
+        return data
+
+
+class RecordLog(JsonlLog):
+    """A run folder's log: each record appended is checked against its schema and stamped with
+    ``schema_version`` (``ads_bench/records.py``); reading checks the version (``JsonlLog``)."""
+
+    def __init__(self, path: str | Path, name: str):
+        super().__init__(path)
+        self.name = name
+
+    def append(self, record: dict[str, Any]) -> None:
+        super().append(stamp(self.name, record, self.path))
 
 
 def default_run_dir(kind: str, config: dict[str, Any], *parts: str, root: str | Path = "results") -> Path:

@@ -25,6 +25,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ads_bench.records import check_version
+
 log = logging.getLogger(__name__)
 
 #: (file, skipped line numbers) already warned about: a log is read many times per command
@@ -111,6 +113,7 @@ class JsonlLog:
                     continue
                 record = _parse(line)
                 if record is not None:
+                    check_version(record, self.path)  # a newer release's log: one line, not a KeyError later
                     yield record
                 elif line.endswith(b"\n"):
                     bad.append(number)
