@@ -45,7 +45,8 @@ def run_build_observed(
     expansion_model: Callable[[str], Callable],
 ) -> None:
     from ads_bench.suites.observed_build import BuildSettings, build_observed, default_file_name
-    from ads_bench.suites.yaml_suite import build_suite, load_spec
+    from ads_bench.suites.yaml_spec import load_spec
+    from ads_bench.suites.yaml_suite import build_suite
 
     spec = load_spec(suite_spec_path(suite_name))
     if spec.layout != "row":

@@ -35,7 +35,8 @@ from ads_bench.suites._task import (
     read_tasks_jsonl,
     write_tasks_jsonl,
 )
-from ads_bench.suites.yaml_suite import load_spec, load_suite_file, validate_suite_file
+from ads_bench.suites.yaml_spec import load_spec
+from ads_bench.suites.yaml_suite import load_suite_file, validate_suite_file
 
 
 def _load_lm_eval(

@@ -18,7 +18,8 @@ from ads_bench import paths
 from ads_bench.errors import UserError
 from ads_bench.registry import BUILT_IN, ENTRY_POINT, FILE, PYTHON, Entry, Registry, source_of
 from ads_bench.suites._task import Suite, Task
-from ads_bench.suites.yaml_suite import check_unicode, load_spec, load_suite_file
+from ads_bench.suites.yaml_spec import load_spec
+from ads_bench.suites.yaml_suite import check_unicode, load_suite_file
 
 ENTRY_POINT_GROUP = "ads_bench.suites"
 
