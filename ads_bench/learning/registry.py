@@ -8,12 +8,15 @@ plus the dataclass its ``config`` comes in. Run configs hold plain mappings (YAM
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib.metadata
 import types
 import typing
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from ads_bench.acquisition.items import AcquiredItem
 from ads_bench.errors import UserError
@@ -174,30 +177,33 @@ def convert_options(config_type: type, values: Mapping[str, Any], *, what: str) 
 
 
 def _convert(value: Any, hint: Any, key: str, what: str) -> Any:
-    origin = typing.get_origin(hint)
-    choices = typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in choices:
-            return None
-        hint = next(c for c in choices if c is not type(None))
-        origin = typing.get_origin(hint)
+    """One option as its declared type, by pydantic's lax conversion (``"3"`` -> 3, ``"yes"`` ->
+    True, ``2.5`` for an int refused); a tuple may also come as one comma-separated flag."""
+    if _is_tuple(hint) and isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
     try:
-        if origin is tuple:
-            parts = value.split(",") if isinstance(value, str) else list(value)
-            return tuple(str(p).strip() for p in parts if str(p).strip())
-        if hint is bool and isinstance(value, str):
-            if value.lower() not in ("true", "false", "yes", "no", "1", "0", "on", "off"):
-                raise ValueError(value)
-            return value.lower() in ("true", "yes", "1", "on")
-        if hint in (int, float) and not isinstance(value, bool):
-            number = hint(value)
-            if hint is int and float(value) != number:
-                raise ValueError(value)
-            return number
-        if hint is str:
-            return str(value)
-    except (TypeError, ValueError) as exc:
-        raise UserError(
-            f"option {key}={value!r} of {what} must be of type {getattr(hint, '__name__', hint)}"
-        ) from exc
-    return value
+        return _adapter(hint).validate_python(value)
+    except ValidationError as exc:
+        raise UserError(f"option {key}={value!r} of {what} must be of type {_type_name(hint)}") from exc
+
+
+@functools.cache
+def _adapter(hint: Any) -> TypeAdapter:
+    # YAML and flags give numbers where a str is declared (a device "0"): take them as text
+    return TypeAdapter(hint, config=ConfigDict(coerce_numbers_to_str=True))
+
+
+def _without_none(hint: Any) -> Any:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        kept = [choice for choice in typing.get_args(hint) if choice is not type(None)]
+        return kept[0] if len(kept) == 1 else hint
+    return hint
+
+
+def _is_tuple(hint: Any) -> bool:
+    return typing.get_origin(_without_none(hint)) is tuple
+
+
+def _type_name(hint: Any) -> str:
+    hint = _without_none(hint)
+    return getattr(hint, "__name__", str(hint))
