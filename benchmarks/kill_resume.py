@@ -51,7 +51,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ads_bench.models.ledger_replay import replay_run  # noqa: E402
-from ads_bench.reporting.leaderboard import RunData, _ledger_figures  # noqa: E402
+from ads_bench.reporting.entries import _ledger_figures  # noqa: E402
+from ads_bench.reporting.run_data import RunData  # noqa: E402
 
 LOGS = ("acquisitions", "answers", "reference_answers", "judgments")
 VOLATILE = {"seconds"}  # wall-clock fields: never equal across runs

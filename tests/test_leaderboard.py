@@ -20,13 +20,8 @@ from run_folders import write_run
 from ads_bench.cli import main
 from ads_bench.errors import UserError
 from ads_bench.judging.metrics import separability
-from ads_bench.reporting.leaderboard import (
-    MT_BENCH,
-    WIN_RATE,
-    RunData,
-    build_leaderboard,
-    load_leaderboard,
-)
+from ads_bench.reporting.leaderboard import MT_BENCH, WIN_RATE, build_leaderboard, load_leaderboard
+from ads_bench.reporting.run_data import RunData
 
 RUNS = Path(__file__).parent / "data" / "runs"
 

@@ -11,12 +11,12 @@ from rich.table import Table
 
 from ads_bench.cli.common import console, err_console
 from ads_bench.errors import UserError
+from ads_bench.reporting.entries import Entry
 from ads_bench.reporting.leaderboard import (
     ARENA_HARD,
     FORMATS,
     P_HOLM,
     WIN_RATE,
-    Entry,
     Leaderboard,
     load_leaderboard,
     table_row,

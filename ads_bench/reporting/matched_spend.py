@@ -37,7 +37,9 @@ from typing import TYPE_CHECKING, Any
 from ads_bench.judging.metrics import clustered_difference
 
 if TYPE_CHECKING:
-    from ads_bench.reporting.leaderboard import Entry, PromptScores, RunData
+    from ads_bench.reporting.entries import Entry
+    from ads_bench.reporting.prompt_scores import PromptScores
+    from ads_bench.reporting.run_data import RunData
 
 #: the run options a budget ladder varies: runs that differ only in these form one curve
 LADDER_KEYS = frozenset({"budget_items", "budget_usd", "budget_tokens", "max_calls"})

@@ -27,16 +27,15 @@ from ads_bench.errors import UserError
 from ads_bench.judging.metrics.repeats import repeats_rows, repeats_text
 from ads_bench.optimizer.curve import iteration_curve_svg
 from ads_bench.reporting import plots
+from ads_bench.reporting.entries import Entry
 from ads_bench.reporting.leaderboard import (
     ARENA_HARD,
     WIN_RATE,
-    Entry,
     Leaderboard,
-    RunData,
     build_leaderboard,
-    find_run_dirs,
     too_few_tasks_text,
 )
+from ads_bench.reporting.run_data import RunData, find_run_dirs
 from ads_bench.utils.atomic import write_text_atomic
 
 #: settings a sweep varies whose effect on the score we plot (reviewers asked for these curves)
