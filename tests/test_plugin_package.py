@@ -1,5 +1,5 @@
-"""A third-party plugin package (``tests/plugin_pkg``: one suite, strategy, API, learner, backend
-and judge) is found through its entry points, listed by ``ads-bench list`` with where each comes
+"""A third-party plugin package (``tests/plugin_pkg``: one suite, strategy, API, learner, backend,
+judge and metric) is found through its entry points, listed by ``ads-bench list`` with where each comes
 from, and runs end to end on the embedded model.
 
 It is installed the way pip leaves a package, without pip: its folder on ``sys.path`` and a
@@ -29,6 +29,7 @@ PLUGINS = {  # kind (ads-bench list) -> the plugin's name
     "learners": "tinyplug-learner",
     "backends": "tinyplug",
     "judges": "tinyplug_judge",
+    "metrics": "tinyplug_decisive",
 }
 
 
@@ -106,3 +107,5 @@ async def test_the_plugins_run_end_to_end_on_the_embedded_model(installed, tmp_p
     assert answer["answers"][0].strip() and "tinyplug" in answer["policy"]  # the plugin backend answered
     assert metrics["pairwise"]["n_items"] == 1
     assert metrics["pairwise"]["n_failed"] == 1 or 0 <= metrics["pairwise"]["win_rate"] <= 100
+    if not metrics["pairwise"]["n_failed"]:  # the plugin metric, beside (never over) the built-ins
+        assert metrics["pairwise"]["plugin_metrics"]["tinyplug_decisive"]["n"] == 1

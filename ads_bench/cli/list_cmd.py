@@ -60,6 +60,8 @@ LISTERS: dict[str, str | Callable[[], Rows]] = {
     "learners": "ads_bench.learning:learner_table",
     "apis": _apis,
     "judges": "ads_bench.judging:judge_table",
+    "program_judges": "ads_bench.judging.programmatic:program_judge_table",
+    "metrics": "ads_bench.judging.metric_registry:metric_table",
 }
 
 
@@ -73,6 +75,7 @@ PLUGIN_KINDS = {
     "backends": "ads_bench.models.backend:BACKENDS",
     "judges": "ads_bench.judging.configs:JUDGES",
     "program_judges": "ads_bench.judging.programmatic:PROGRAM_JUDGES",
+    "metrics": "ads_bench.judging.metric_registry:METRICS",
 }
 
 
@@ -114,8 +117,8 @@ def available() -> list[str]:
 @click.command("list")
 @click.argument("what", required=False)
 def list_registries(what: str | None) -> None:
-    """List a registry: backends, roles, suites, strategies, learners, apis, judges (no
-    argument: every plugin of every kind, with where it comes from)."""
+    """List a registry: backends, roles, suites, strategies, learners, apis, judges,
+    program_judges, metrics (no argument: every plugin of every kind, with its source)."""
     names = available()
     if what is None:
         _print(plugin_rows(), "plugins")

@@ -167,6 +167,18 @@ register_program_judge("numeric", options=("tolerance", "rel"))(_numeric)
 register_program_judge("regex", options=("pattern",))(_regex)
 
 
+def program_judge_table() -> list[dict[str, object]]:
+    """Rows for ``ads-bench list program_judges``."""
+    rows: list[dict[str, object]] = []
+    for entry in PROGRAM_JUDGES:
+        try:
+            options = ", ".join(sorted(getattr(PROGRAM_JUDGES.load_entry(entry), "options", ()))) or "none"
+        except UserError as exc:
+            options = f"(unavailable: {exc})"
+        rows.append({"judge": f"{PREFIX}{entry.name}", "options": options, "from": entry.source})
+    return rows
+
+
 def pairwise_preference(score_model: float, score_reference: float) -> float:
     """The pairwise outcome of two scores: 1 (model better), 0 (reference better), 0.5 (equal)."""
     if score_model > score_reference:

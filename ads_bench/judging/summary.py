@@ -16,6 +16,7 @@ import numpy as np
 
 from ads_bench.judging.engine import Grade, PairJudgment
 from ads_bench.judging.format_mt_bench import Question, SingleJudgment
+from ads_bench.judging.metric_registry import judgment_metrics
 from ads_bench.judging.metrics import (
     Game,
     battles_from_games,
@@ -104,14 +105,7 @@ def pairwise_metrics(
         # kept exactly when it is) would be too small, so the SE is the task-clustered one too
         out["standard_error"] = out["clustered_standard_error"]
         out["standard_error_method"] = "task-clustered jackknife"
-    agreements = [j.agreement for j in judgments if j.agreement is not None]
-    out["order_agreement"] = float(np.mean(agreements)) if agreements else None
-    out["n_order_pairs"] = len(agreements)
-    shown_first = [
-        o["p_model"] if o["model_position"] == "first" else 1 - o["p_model"]
-        for j in judgments if not j.failed for o in j.orders
-    ]
-    out["p_prefer_first_position"] = float(np.mean(shown_first)) if shown_first else None
+    out.update(judgment_metrics(judgments))  # order agreement, position preference, plugins'
     warning = position_bias_warning(out)
     out["warnings"] = [warning] if warning else []
     if summary.get("lc_warning"):

@@ -84,3 +84,10 @@ class TinyBackend(EmbeddedBackend):
         self.spec = spec
         self.name = f"tinyplug-{self.name}"
         self.identity = {**self.identity, "plugin": "tinyplug"}
+
+
+def decisive_share(judgments) -> dict:
+    """A metric: the share of judged pairs with a decisive preference (not 0.5), with its n."""
+    judged = [j for j in judgments if not j.failed]
+    decisive = sum(1 for j in judged if j.preference != 0.5)
+    return {"share": decisive / len(judged) if judged else None, "n": len(judged)}
