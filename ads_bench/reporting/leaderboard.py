@@ -170,6 +170,9 @@ class Leaderboard:
         return buffer.getvalue()
 
     def to_html(self) -> str:
+        from ads_bench.extras import require
+
+        require("report", "the leaderboard as HTML")
         from ads_bench.reporting.report import leaderboard_page  # the page shares the report's look
 
         return leaderboard_page(self)

@@ -14,20 +14,31 @@ dropped calls and why) -> acquired items -> answers (taught vs un-updated policy
 from __future__ import annotations
 
 import json
-import string
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from html import escape
-from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from markupsafe import Markup
 
 from ads_bench.errors import UserError
 from ads_bench.judging.metrics.repeats import repeats_rows, repeats_text
 from ads_bench.optimizer.curve import iteration_curve_svg
-from ads_bench.reporting import plots
+from ads_bench.reporting import DEFAULT_MAX_TASKS, plots
 from ads_bench.reporting.entries import Entry
+from ads_bench.reporting.html import (
+    badge,
+    card,
+    details,
+    esc,
+    figure,
+    join,
+    page,
+    table,
+    tag,
+    text_block,
+)
 from ads_bench.reporting.leaderboard import (
     ARENA_HARD,
     WIN_RATE,
@@ -35,87 +46,17 @@ from ads_bench.reporting.leaderboard import (
     build_leaderboard,
     too_few_tasks_text,
 )
+from ads_bench.reporting.report_browser import number_text, task_browser, train_browser
 from ads_bench.reporting.run_data import RunData, find_run_dirs
 from ads_bench.utils.atomic import write_text_atomic
 
 #: settings a sweep varies whose effect on the score we plot (reviewers asked for these curves)
 SCALING_KEYS = ("n_observed", "budget_items", "max_calls", "budget_usd", "budget_tokens", "max_held_out")
-DEFAULT_MAX_TASKS = 200
-
-
-class Html(str):
-    """Markup built here (already escaped); any other str put into the page gets escaped.
-
-    Concatenation keeps the type and escapes a plain ``str`` operand, so ``Html + data`` can
-    never smuggle markup in."""
-
-    def __add__(self, other: str) -> Html:
-        return Html(str.__add__(self, esc(other)))
-
-    def __radd__(self, other: str) -> Html:
-        return Html(str.__add__(esc(other), self))
-
-
-def esc(value: Any) -> Html:
-    return value if isinstance(value, Html) else Html(escape("" if value is None else str(value), quote=True))
-
-
-def join(parts: Iterable[Any]) -> Html:
-    return Html("".join(esc(p) for p in parts))
-
-
-def tag(name: str, content: Any = "", **attributes: Any) -> Html:
-    attrs = "".join(f' {key.rstrip("_").replace("_", "-")}="{esc(value)}"'
-                    for key, value in attributes.items() if value is not None)
-    return Html(f"<{name}{attrs}>{esc(content)}</{name}>")
-
-
-def text_block(value: Any) -> Html:
-    return tag("pre", value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False),
-               class_="text")
-
-
-def details(summary: Any, body: Any, class_: str | None = None, open_: bool = False) -> Html:
-    attributes = (f' class="{esc(class_)}"' if class_ else "") + (" open" if open_ else "")
-    return Html(f"<details{attributes}>{tag('summary', summary)}{esc(body)}</details>")
-
-
-def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], numeric: Sequence[int] = ()) -> Html:
-    head = tag("tr", join(tag("th", h) for h in headers))
-    body = join(
-        tag("tr", join(tag("td", cell, class_="num" if i in numeric else None) for i, cell in enumerate(row)))
-        for row in rows
-    )
-    return tag("div", tag("table", Html(head + body)), class_="scroll")
-
-
-def badge(text: Any, kind: str = "") -> Html:
-    return tag("span", text, class_=f"tag {kind}".strip())
-
-
-def figure(plot_id: str, svg: str, caption: str, suffix: str = "") -> Html:
-    """A plot: class ``plot <plot_id>`` and id ``<plot_id>`` (``<plot_id>--<run>`` in a multi-run report)."""
-    element_id = f"{plot_id}--{suffix}" if suffix else plot_id
-    return Html(f'<figure class="plot {esc(plot_id)}" id="{esc(element_id)}">{svg}'
-                f"{tag('figcaption', caption)}</figure>")
-
-
-def page(title: str, heading: str, subheading: str, body: str) -> str:
-    template = resources.files("ads_bench.reporting").joinpath("templates/report.html").read_text(encoding="utf-8")
-    return string.Template(template).substitute(
-        title=esc(title), heading=esc(heading), subheading=esc(subheading), body=body
-    )
-
-
-def _fmt(value: Any, digits: int = 1) -> str:
-    if value is None:
-        return "–"
-    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
 # -- leaderboard ------------------------------------------------------------------------------------
 
-def leaderboard_table(board: Leaderboard) -> Html:
+def leaderboard_table(board: Leaderboard) -> Markup:
     rows = board.rows()
     columns = board.columns()  # COLUMNS, with repeats where a row had them
     marked = []
@@ -127,42 +68,38 @@ def leaderboard_table(board: Leaderboard) -> Html:
         marked.append(cells)
     numeric = [columns.index(c) for c in ("#", "p", "$", "tokens", "calls")]
     notes = join(tag("p", note, class_="muted") for note in board.footnotes())
-    return Html(table(columns, marked, numeric) + notes + matched_spend_block(board))
+    return Markup(table(columns, marked, numeric) + notes + matched_spend_block(board))
 
 
-def matched_spend_block(board: Leaderboard) -> Html:
+def matched_spend_block(board: Leaderboard) -> Markup:
     """A budget ladder's scores at matched spend, beside the fixed-cap table (reporting/matched_spend.py)."""
     matched = board.matched_spend
     if matched is None:
-        return Html("")
+        return Markup("")
     notes = join(tag("p", note, class_="muted") for note in matched.footnotes())
-    return Html(tag("h3", "Scores at matched spend", id="matched-spend") + table(matched.headers(), matched.rows())
+    return Markup(tag("h3", "Scores at matched spend", id="matched-spend") + table(matched.headers(), matched.rows())
                 + notes)
 
 
 def leaderboard_page(board: Leaderboard) -> str:
-    body = Html(tag("h2", "Leaderboard") + leaderboard_table(board))
+    body = Markup(tag("h2", "Leaderboard") + leaderboard_table(board))
     return page("ads-bench leaderboard", "ads-bench leaderboard",
                 f"{len(board.entries)} runs · generated {time.strftime('%Y-%m-%d %H:%M')}", body)
 
 
 # -- summary ----------------------------------------------------------------------------------------
 
-def card(label: str, value: Any, sub: Any = "") -> Html:
-    return tag("div", join([tag("div", label, class_="label"), tag("div", value, class_="value"),
-                            tag("div", sub, class_="sub")]), class_="card")
 
-
-def metric_cards(run: RunData, entry: Entry | None) -> Html:
+def metric_cards(run: RunData, entry: Entry | None) -> Markup:
     metrics = run.metrics or {}
     cards = []
     if entry is not None and entry.score is not None:
-        ci = f"95% CI [{_fmt(entry.ci_lower, 2)}, {_fmt(entry.ci_upper, 2)}]" if entry.ci_lower is not None \
+        ci = f"95% CI [{number_text(entry.ci_lower, 2)}, {number_text(entry.ci_upper, 2)}]" if entry.ci_lower is not None \
             else entry.ci_note
         if entry.lc_win_rate is not None:
-            ci += f" · LC {_fmt(entry.lc_win_rate, 2)}"
+            ci += f" · LC {number_text(entry.lc_win_rate, 2)}"
         # a warning sits in the headline itself, so the score is never read without it
-        value = join([*(badge(w, "error") + Html("<br>") for w in entry.warnings), _fmt(entry.score, 2)])
+        value = join([*(badge(w, "error") + Markup("<br>") for w in entry.warnings), number_text(entry.score, 2)])
         cards.append(card(entry.metric or "score", value, ci))
         if entry.difference is not None:
             if entry.too_few_to_test:
@@ -176,14 +113,14 @@ def metric_cards(run: RunData, entry: Entry | None) -> Html:
     if "n_wins" in pairwise:
         cards.append(card("wins / draws / losses", f"{pairwise['n_wins']} / {pairwise['n_draws']} / "
                           f"{pairwise['n_wins_base']}", f"vs {metrics.get('reference', 'reference')}"))
-        cards.append(card("LC win rate %", _fmt(pairwise.get("length_controlled_winrate")),
+        cards.append(card("LC win rate %", number_text(pairwise.get("length_controlled_winrate")),
                           pairwise.get("lc_note") or ""))
-        cards.append(card("judge order agreement", _fmt(pairwise.get("order_agreement"), 2),
-                          f"P(first position preferred) {_fmt(pairwise.get('p_prefer_first_position'), 2)}"))
+        cards.append(card("judge order agreement", number_text(pairwise.get("order_agreement"), 2),
+                          f"P(first position preferred) {number_text(pairwise.get('p_prefer_first_position'), 2)}"))
     single = metrics.get("single") or {}
     for turn in ("turn_1", "turn_2"):
         if single.get(turn):
-            cards.append(card(f"MT-Bench {turn.replace('_', ' ')}", _fmt(single[turn]["score"], 2),
+            cards.append(card(f"MT-Bench {turn.replace('_', ' ')}", number_text(single[turn]["score"], 2),
                               f"n = {single[turn]['n']}, failed {single[turn]['n_failed']}"))
     if entry is not None and entry.status == "complete":
         unit = "games" if entry.metric == ARENA_HARD else "judgments"
@@ -200,11 +137,11 @@ def metric_cards(run: RunData, entry: Entry | None) -> Html:
     if acquisition:
         cards.append(card("acquisition $", f"{acquisition.get('acquisition_usd', 0.0):.4f}",
                           f"{sum(acquisition.get('api_calls', {}).values())} API calls, "
-                          f"{_fmt(acquisition.get('items_per_task'))} items/task"))
+                          f"{number_text(acquisition.get('items_per_task'))} items/task"))
     return tag("div", join(cards), class_="cards")
 
 
-def ledger_block(ledger: dict[str, Any] | None) -> Html:
+def ledger_block(ledger: dict[str, Any] | None) -> Markup:
     if not ledger:
         return tag("p", "no ledger.json yet (the run has not finished a session)", class_="muted")
     headers = ["role", "model", "api", "calls", "cached", "failed", "prompt tok", "completion tok", "seconds", "$"]
@@ -236,7 +173,7 @@ def ledger_caption(ledger: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def environment_block(run: RunData) -> Html:
+def environment_block(run: RunData) -> Markup:
     env = json.loads((run.path / "environment.json").read_text()) if (run.path / "environment.json").is_file() else {}
     if not env:
         return tag("p", "no environment.json", class_="muted")
@@ -248,7 +185,7 @@ def environment_block(run: RunData) -> Html:
     return table(["", "version / value"], rows)
 
 
-def summary_block(run: RunData, entry: Entry | None) -> Html:
+def summary_block(run: RunData, entry: Entry | None) -> Markup:
     parts = []
     if not run.complete:
         parts.append(tag("p", badge("incomplete", "error") + esc(
@@ -276,7 +213,7 @@ def api_counts(acquisitions: Iterable[dict[str, Any]]) -> tuple[Counter[str], Co
     return executed, dropped
 
 
-def run_plots(run: RunData, suffix: str) -> Html:
+def run_plots(run: RunData, suffix: str) -> Markup:
     figures = []
     if run.kind == "train":
         rows = sorted(run.log("iterations"), key=lambda r: r["iteration"])
@@ -309,7 +246,7 @@ def run_plots(run: RunData, suffix: str) -> Html:
     return tag("div", join(figures), class_="plots")
 
 
-def overview_plots(entries: Sequence[Entry]) -> Html:
+def overview_plots(entries: Sequence[Entry]) -> Markup:
     """Score vs cost per metric, and scaling curves for settings the runs differ in."""
     figures = []
     complete = [e for e in entries if e.status == "complete" and e.score is not None]
@@ -335,7 +272,7 @@ def overview_plots(entries: Sequence[Entry]) -> Html:
                         (x, e.score, e.ci_lower, e.ci_upper))
             figures.append(figure(f"plot-scaling-{key}", plots.scaling_curves_svg(
                 series, xlabel=key, ylabel=str(metric)), f"{metric} against {key} (a sweep's scaling curve)."))
-    return tag("div", join(figures), class_="plots") if figures else Html("")
+    return tag("div", join(figures), class_="plots") if figures else Markup("")
 
 
 def _slug(text: Any) -> str:
@@ -354,224 +291,31 @@ def unique_slugs(runs: Sequence[RunData]) -> dict[Path, str]:
     return out
 
 
-# -- browser: task -> trajectory -> items -> answers -> judgments -----------------------------------
 
-def trajectory_block(trajectory: dict[str, Any] | None) -> Html:
-    if not trajectory:
-        return tag("p", "no trajectory (a fixed strategy, or none logged)", class_="muted")
-    parts = []
-    if trajectory.get("error"):
-        parts.append(tag("p", badge("trajectory error", "error") + esc(" " + str(trajectory["error"]))))
-    for key, label in (("analysis", "analysis"), ("self_reflection", "self-reflection")):
-        if trajectory.get(key):
-            parts.append(tag("h4", label) + text_block(trajectory[key]))
-    calls = trajectory.get("calls") or []
-    parts.append(tag("h4", f"calls ({len(calls)})"))
-    if calls:
-        parts.append(table(["#", "api", "arguments"], [[c.get("position"), c.get("api"),
-                                                        text_block(c.get("args", {}))] for c in calls]))
-    dropped = trajectory.get("dropped") or []
-    if dropped:
-        parts.append(tag("h4", f"dropped calls ({len(dropped)})"))
-        parts.append(table(["#", "reason", "as written"], [[d.get("position"), d.get("reason"),
-                                                           text_block(d.get("raw_call"))] for d in dropped]))
-    if trajectory.get("raw"):
-        parts.append(details("optimizer's raw output", text_block(trajectory["raw"])))
-    return join(parts)
-
-
-def outcomes_block(outcomes: Sequence[dict[str, Any]]) -> Html:
-    if not outcomes:
-        return tag("p", "no data acquired", class_="muted")
-    blocks = []
-    for outcome in outcomes:
-        call = outcome.get("call", {})
-        items = outcome.get("items", [])
-        head = (f"call #{call.get('position')} {call.get('api')} — {len(items)} item(s), "
-                f"${outcome.get('cost_usd', 0.0):.4f}")
-        body = [text_block(call.get("args", {}))]
-        if outcome.get("error"):
-            body.append(tag("p", badge("error", "error") + esc(" " + str(outcome["error"]))))
-        for item in items:
-            body.append(tag("h4", f"{item.get('kind')}: {item.get('prompt') or ''}"))
-            body.append(text_block(item.get("content", "")))
-        blocks.append(details(head, join(body)))
-    return join(blocks)
-
-
-def preference_badge(record: dict[str, Any] | None) -> Html:
-    if record is None:
-        return badge("not judged")
-    if record.get("failed") or (record.get("preference") is None and record.get("score") is None):
-        return badge("judgment failed", "error")
-    if "score" in record and "preference" not in record:
-        return badge(f"grade {record['score']}")
-    preference = float(record["preference"])
-    kind = "win" if preference > 0.5 else "loss" if preference < 0.5 else ""
-    return badge(f"P(win) {preference:.2f}", kind)
-
-
-def attempts_block(attempts: Sequence[dict[str, Any]]) -> Html:
-    def parsed(attempt: dict[str, Any]) -> str:
-        value = attempt.get("value")
-        number = f"{value:.3f}" if isinstance(value, float) else "" if value is None else str(value)
-        return " ".join(str(part) for part in (attempt.get("label"), number and f"({number})") if part) or "–"
-
-    rows = [[parsed(a), a.get("source"), a.get("reason") or a.get("error") or "", text_block(a.get("raw", ""))]
-            for a in attempts]
-    return table(["parsed", "from", "problem", "raw judge output"], rows) if rows else Html("")
-
-
-def judgment_block(record: dict[str, Any] | None) -> Html:
-    if record is None:
-        return tag("p", "not judged yet", class_="muted")
-    parts = [tag("p", join([preference_badge(record), f" judge {record.get('judge')} ({record.get('judge_model')})",
-                            f" · order agreement {record.get('agreement')}" if "agreement" in record else ""]))]
-    if record.get("error"):
-        parts.append(tag("p", badge("error", "error") + esc(" " + str(record["error"]))))
-    for order in record.get("orders", []):
-        parts.append(tag("h4", f"model shown {order.get('model_position')}: verdict {order.get('verdict')}, "
-                               f"P(model) {_fmt(order.get('p_model'), 3)}"))
-        parts.append(attempts_block(order.get("attempts", [])))
-    if "attempts" in record:  # a single-answer grade
-        parts.append(attempts_block(record["attempts"]))
-    return join(parts)
-
-
-def prompt_block(answer: dict[str, Any], reference: dict[str, Any] | None,
-                 judgments: dict[str, dict[str, Any]]) -> Html:
-    prompt_id = answer["id"]
-    turns, outputs = answer.get("turns", []), answer.get("answers", [])
-    pair = judgments.get(prompt_id)
-    grades = [judgments[k] for k in (f"{prompt_id}/turn{t}" for t in range(1, len(turns) + 1)) if k in judgments]
-    reference_outputs = (reference or {}).get("answers") or ([pair["reference_output"]] if pair and
-                                                            "reference_output" in pair else [])
-    reference_label = ("un-updated policy" if reference else "reference answer" if reference_outputs
-                       else "reference (not produced yet)")
-    body = []
-    for index, turn in enumerate(turns):
-        body.append(tag("h4", f"turn {index + 1}") + text_block(turn))
-        left = tag("div", tag("h4", f"answer ({answer.get('policy', 'policy')})")
-                   + text_block(outputs[index] if index < len(outputs) else ""))
-        right = tag("div", tag("h4", reference_label) + text_block(
-            reference_outputs[index] if index < len(reference_outputs) else "—"))
-        body.append(tag("div", Html(left + right), class_="columns"))
-    if answer.get("error"):
-        body.append(tag("p", badge("answer error", "error") + esc(" " + str(answer["error"]))))
-    for record in ([pair] if pair else []) + grades:
-        body.append(details(f"judgment {record['id']}", judgment_block(record)))
-    summary = join([f"{prompt_id} ", *(preference_badge(r) for r in ([pair] if pair else grades or [None]))])
-    return details(summary, join(body))
-
-
-def task_browser(run: RunData, max_tasks: int | None) -> Html:
-    acquisitions = run.indexed("acquisitions")
-    policies = run.indexed("policies")
-    answers = run.indexed("answers")
-    references = run.indexed("reference_answers")
-    judgments = run.indexed("judgments")
-    by_task: dict[str, list[dict[str, Any]]] = {}
-    for answer in answers.values():
-        by_task.setdefault(str(answer.get("task_id")), []).append(answer)
-    task_ids = list(dict.fromkeys([*acquisitions, *by_task]))
-    if not task_ids:
-        return tag("p", "no tasks logged yet", class_="muted")
-    shown = task_ids if max_tasks is None else task_ids[:max_tasks]
-    entries = []
-    for task_id in shown:
-        acquisition = acquisitions.get(task_id) or {}
-        prompts = by_task.get(task_id, [])
-        category = next((p.get("category") for p in prompts if p.get("category")), "")
-        trajectory = acquisition.get("trajectory")
-        summary = [f"{task_id} ", badge(category) if category else "",
-                   badge(f"{len(prompts)} prompt(s)")]
-        if acquisition:
-            summary.append(badge(f"{len(acquisition.get('outcomes', []))} call(s), ${acquisition.get('cost_usd', 0.0):.3f}"))
-            if trajectory and trajectory.get("dropped"):
-                summary.append(badge(f"{len(trajectory['dropped'])} dropped"))
-            if acquisition.get("error") or (trajectory or {}).get("error"):
-                summary.append(badge("error", "error"))
-        body = []
-        if acquisition:
-            body.append(details("trajectory", trajectory_block(trajectory), open_=True))
-            body.append(details(f"acquired data ({acquisition.get('n_items', 0)} items)",
-                                outcomes_block(acquisition.get("outcomes", []))))
-        policy = policies.get(task_id)
-        if policy:
-            info = policy.get("details") or {}
-            body.append(details(f"policy update ({policy.get('learner')}: {info.get('n_used', '?')} of "
-                                f"{info.get('n_items', '?')} items used)",
-                                join([text_block(info), text_block(policy.get("context") or "(no context)")])))
-        body.extend(prompt_block(p, references.get(p["id"]), judgments) for p in prompts)
-        entries.append(details(join(summary), join(body), class_="task"))
-    more = len(task_ids) - len(shown)
-    note = tag("p", f"{more} more task(s) not shown: raise --max-tasks", class_="muted") if more else ""
-    return browser(join(entries), note)
-
-
-def browser(entries: Html, note: Any = "") -> Html:
-    controls = Html('<div class="filter"><input type="search" placeholder="filter by any text" aria-label="filter">'
-                    '<button type="button" data-action="open">expand all</button>'
-                    '<button type="button" data-action="close">collapse all</button></div>')
-    return tag("section", Html(controls + entries + esc(note)), class_="browser")
-
-
-def sample_block(record: dict[str, Any], k: int, sample: dict[str, Any]) -> Html:
-    role = "chosen" if record.get("chosen") == k else "rejected" if record.get("rejected") == k else ""
-    head = join([f"sample {k}: reward {_fmt(sample.get('reward'), 3)}, ${sample.get('cost_usd', 0.0):.4f}, "
-                 f"{sample.get('n_calls', 0)} call(s) ", badge(role, "win" if role == "chosen" else "loss") if role
-                 else "", badge("parse error", "error") if sample.get("parse_error") else ""])
-    body = [tag("p", f"held-out rewards: {sample.get('held_out_rewards')}  ·  API calls: {sample.get('api_counts')}"),
-            details("trajectory", trajectory_block(sample.get("trajectory")), open_=True),
-            details("acquired data", outcomes_block((sample.get("acquisition") or {}).get("outcomes", [])))]
-    return details(head, join(body))
-
-
-def train_browser(run: RunData, max_tasks: int | None) -> Html:
-    records = run.log("samples")
-    if not records:
-        return tag("p", "no samples logged yet", class_="muted")
-    shown = records if max_tasks is None else records[:max_tasks]
-    entries = []
-    for record in shown:
-        rewards = [s.get("reward") for s in record.get("samples", []) if s.get("reward") is not None]
-        summary = join([f"iteration {record.get('iteration')} · {record.get('task_id')} ",
-                        badge(f"{len(record.get('samples', []))} samples"),
-                        badge(f"best reward {max(rewards):.3f}") if rewards else "",
-                        badge(f"chosen {record.get('chosen')} / rejected {record.get('rejected')}")])
-        body = [tag("h4", "observed instructions") + text_block("\n".join(record.get("observed", []))),
-                tag("h4", "held-out instructions") + text_block("\n".join(record.get("held_out", []))),
-                tag("p", f"selection: {record.get('selection_note') or '—'}", class_="muted")]
-        body.extend(sample_block(record, k, s) for k, s in enumerate(record.get("samples", [])))
-        entries.append(details(summary, join(body), class_="task"))
-    more = len(records) - len(shown)
-    return browser(join(entries), f"{more} more not shown: raise --max-tasks" if more else "")
-
-
-def iterations_table(run: RunData) -> Html:
+def iterations_table(run: RunData) -> Markup:
     rows = sorted(run.log("iterations"), key=lambda r: r["iteration"])
     if not rows:
-        return Html("")
+        return Markup("")
     keys = ("mean_reward", "chosen_mean_reward", "mean_cost_usd", "chosen_mean_cost_usd", "parse_failure_rate",
             "tasks_with_chosen", "pairs", "evaluations", "evaluations_exhaustive")
-    body = [[r["iteration"], *(_fmt(r["stats"].get(k), 3) for k in keys),
+    body = [[r["iteration"], *(number_text(r["stats"].get(k), 3) for k in keys),
              tag("code", json.dumps(r.get("training", {}), ensure_ascii=False)), r.get("optimizer_out")]
             for r in rows]
     headers = ["iteration", *(k.replace("_", " ") for k in keys), "training", "optimizer after"]
     return table(headers, body, numeric=range(0, len(keys) + 1))
 
 
-def train_cards(run: RunData) -> Html:
+def train_cards(run: RunData) -> Markup:
     rows = sorted(run.log("iterations"), key=lambda r: r["iteration"])
     cards = [card("iterations", f"{len(rows)} / {run.config.get('iterations', '?')}",
                   f"K = {run.config.get('samples', '?')} samples per task, tau = {run.config.get('tau', '?')}")]
     if rows:
         last = rows[-1]["stats"]
-        cards.append(card("mean reward (last)", _fmt(last.get("mean_reward"), 3),
-                          f"first {_fmt(rows[0]['stats'].get('mean_reward'), 3)}"))
-        cards.append(card("chosen reward (last)", _fmt(last.get("chosen_mean_reward"), 3),
+        cards.append(card("mean reward (last)", number_text(last.get("mean_reward"), 3),
+                          f"first {number_text(rows[0]['stats'].get('mean_reward'), 3)}"))
+        cards.append(card("chosen reward (last)", number_text(last.get("chosen_mean_reward"), 3),
                           f"{last.get('pairs', 0)} DPO pairs"))
-        cards.append(card("mean cost $ (last)", _fmt(last.get("mean_cost_usd"), 4), "per sampled trajectory"))
+        cards.append(card("mean cost $ (last)", number_text(last.get("mean_cost_usd"), 4), "per sampled trajectory"))
     total = (run.ledger or {}).get("total", {})
     if total:
         cards.append(card("total cost $", f"{total.get('cost_usd', 0.0):.4f}", f"{total.get('calls', 0)} calls"))
@@ -580,7 +324,7 @@ def train_cards(run: RunData) -> Html:
 
 # -- pages --------------------------------------------------------------------------------------------
 
-def run_section(run: RunData, entry: Entry | None, suffix: str, max_tasks: int | None) -> Html:
+def run_section(run: RunData, entry: Entry | None, suffix: str, max_tasks: int | None) -> Markup:
     title = f"{run.kind}: {run.strategy}/{run.learner} on {run.suite} ({run.policy})" if run.kind != "train" \
         else f"train: optimizer on {run.suite}"
     parts = [tag("h3", "summary"), summary_block(run, entry)]
@@ -589,7 +333,7 @@ def run_section(run: RunData, entry: Entry | None, suffix: str, max_tasks: int |
     parts.append(tag("h3", "plots") + run_plots(run, suffix))
     parts.append(tag("h3", "browser"))
     parts.append(train_browser(run, max_tasks) if run.kind == "train" else task_browser(run, max_tasks))
-    return Html(tag("h2", f"{title} — {run.name}", id=f"run-{suffix}" if suffix else "run") + join(parts))
+    return Markup(tag("h2", f"{title} — {run.name}", id=f"run-{suffix}" if suffix else "run") + join(parts))
 
 
 def _entries_by_path(runs: Sequence[RunData]) -> tuple[Leaderboard | None, dict[str, Entry]]:
