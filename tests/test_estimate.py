@@ -114,3 +114,11 @@ def test_an_api_model_is_estimated_without_its_key(tmp_path, monkeypatch):
     [judge] = [row for row in estimate["lines"] if row["role"] == "judge"]
     assert judge["calls"] == 4 and judge["usd"] > 0
     assert any("no API key" in note for note in estimate["notes"])
+
+
+def test_a_program_judge_is_estimated_as_no_judge_call_and_the_suite_picks_it(tmp_path):
+    fake = "http://127.0.0.1:9/v1::fake"
+    estimate = _estimate(tmp_path, "run", "--suite", "wikifacts", "--strategy", "rag", "--limit", "2",
+                         "--policy", fake + "?context_window=4096")
+    assert not [line for line in estimate["lines"] if line["role"] == "judge"]
+    assert any("program:numeric" in note for note in estimate["notes"])

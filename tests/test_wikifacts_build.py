@@ -39,16 +39,15 @@ def test_same_seed_same_bytes_and_another_seed_another_split(tmp_path, corpus, b
     assert _data(tmp_path / "other")["wikifacts.jsonl.gz"] != _data(folder)["wikifacts.jsonl.gz"]
 
 
-def test_articles_come_in_pairs_and_the_first_observed_questions_cover_every_observed_article(built):
+def test_the_first_observed_questions_cover_every_observed_article(built):
     folder, _ = built
     for task in load_suite(str(folder / "wikifacts.yaml")):
         meta = task.metadata
-        assert len(meta["observed_articles"]) == len(meta["held_out_articles"])  # dealt in pairs
         first_questions = task.observed[: len(meta["observed_articles"])]  # interleaved
         assert all(subject(article) in q for article, q in zip(meta["observed_articles"], first_questions, strict=True))
 
 
-def test_suites_load_with_enough_tasks_each_split_by_article(built):
+def test_suites_load_with_enough_tasks_each_split_by_article_or_by_fact(built):
     folder, report = built
     evaluation = load_suite(str(folder / "wikifacts.yaml"))
     training = load_suite(str(folder / "wikifacts-train.yaml"))
@@ -58,10 +57,34 @@ def test_suites_load_with_enough_tasks_each_split_by_article(built):
         assert len(task.observed) >= 4 and len(task.held_out) >= 4
         meta = task.metadata
         assert not set(meta["observed_articles"]) & set(meta["held_out_articles"])
+        assert not set(task.observed) & set(task.held_out)
         assert [t["doc_id"] for t in meta["truth"]] and len(meta["truth"]) == len(task.held_out)
-        assert {t["doc_id"] for t in meta["truth"]} <= set(meta["held_out_articles"])
+        for truth in meta["truth"]:
+            # a new-article question names an article no observed question names; an other-fact
+            # question asks what no observed question about its article asks
+            side = "held_out_articles" if truth["relation"] == "new_article" else "observed_articles"
+            assert truth["doc_id"] in meta[side]
+            asked = {(o["doc_id"], o["kind"]) for o in meta["observed_truth"]}
+            assert (truth["doc_id"], truth["kind"]) not in asked
         assert all(t["answer_type"] == "year" and t["answer"] for t in meta["truth"])
         assert meta["default_judge"] == "program:numeric"
+
+
+def test_any_first_four_held_out_questions_hold_both_kinds_where_the_task_has_both(built):
+    folder, report = built
+    for task in load_suite(str(folder / "wikifacts.yaml")):
+        relations = [t["relation"] for t in task.metadata["truth"]]
+        if len(set(relations)) == 2:
+            assert set(relations[:2]) == {"new_article", "other_fact"}
+    kinds = report["held_out_relations"]["wikifacts"]
+    assert kinds["other_fact"] >= 0.3 * sum(kinds.values())
+
+
+def test_without_siblings_every_held_out_question_is_about_an_unobserved_article(tmp_path, corpus):
+    write_suites(tmp_path, BuildSettings(seed=7, siblings=False), corpus)
+    for task in load_suite(str(tmp_path / "wikifacts.yaml")):
+        assert {t["relation"] for t in task.metadata["truth"]} == {"new_article"}
+        assert {t["doc_id"] for t in task.metadata["truth"]} <= set(task.metadata["held_out_articles"])
 
 
 def test_evaluation_and_training_share_no_article(built):
@@ -98,6 +121,8 @@ def test_every_answer_and_its_evidence_are_in_the_source_document(built, corpus)
         ("Greek philosopher (c. 570 – c. 495 BC)", "People", []),  # circa and BC: not one year
         ("Ancient Greek poet (750–650 BC)", "People", []),
         ("Planet", "Physical sciences", []),
+        ("Swedish-Russian conflict (1700–1721)", "History",  # a war begins and ends; it is not born
+         [("start_year", "1700"), ("end_year", "1721")]),
     ],
 )
 def test_what_a_description_yields(description, topic, expected):

@@ -32,7 +32,7 @@ def oracle_run(tmp_path_factory):
 def test_the_suite_default_judge_checks_answers_against_the_truth(oracle_run):
     folder, _ = oracle_run
     config = json.loads((folder / "config.json").read_text())
-    assert config["judge"] == "program:numeric"
+    assert config["judge"] == "program:numeric" and config["retrieval_k"] == 1
     judgments = [json.loads(line) for line in (folder / "judgments.jsonl").read_text().splitlines()]
     assert len(judgments) == 2
     for record in judgments:
@@ -44,7 +44,8 @@ def test_the_suite_default_judge_checks_answers_against_the_truth(oracle_run):
     assert metrics["pairwise"]["n_items"] == 2 and metrics["pairwise"]["n_failed"] == 0
     assert "judge" not in metrics["cost"]["by_role"]  # no model judged: $0
     assert not any("SmolLM2" in w for w in metrics["warnings"])  # no LLM-judge warning
-    assert metrics["acquisition"]["api_calls"] == {"information_retrieval": 1}  # one source article
+    # the first two held-out questions: a new article and another fact of an observed one
+    assert metrics["acquisition"]["api_calls"] == {"information_retrieval": 2}
 
 
 def test_a_rerun_judges_again_without_a_model_call_and_agrees(oracle_run, tmp_path):
@@ -64,3 +65,14 @@ def test_an_explicit_judge_overrides_the_suites_and_a_bad_one_is_a_user_error(tm
     assert isinstance(result.exception, UserError)  # before any model call or run folder
     assert "program:exact or program:f1 or program:numeric or program:regex" in str(result.exception)
     assert not (tmp_path / "bad").exists()
+
+
+def test_the_suite_recommends_one_document_per_query_unless_the_user_chose(tmp_path):
+    from ads_bench.pipeline.run import RunConfig
+    from ads_bench.pipeline.suite_defaults import with_suite_defaults
+
+    config = RunConfig(strategy="rag", suite="wikifacts")
+    assert with_suite_defaults(config, given=set()).retrieval_k == 1
+    assert with_suite_defaults(config, given={"retrieval_k"}).retrieval_k == config.retrieval_k
+    assert with_suite_defaults(RunConfig(strategy="rag", suite="inhouse"), given=set()) == RunConfig(
+        strategy="rag", suite="inhouse")

@@ -21,19 +21,20 @@ from ads_bench.pipeline.repeats import REPEAT_STAGES
 from ads_bench.pipeline.run import RunConfig, run_strategy
 
 
-def with_suite_judge(ctx: click.Context, config: RunConfig) -> RunConfig:
-    """The suite's own judge (its YAML's ``metadata.default_judge``) when --judge was not given."""
-    import dataclasses
-
+def with_suite_defaults(ctx: click.Context, config: RunConfig, config_file: str | None) -> RunConfig:
+    """The suite's recommended judge and retrieval depth (its YAML's ``metadata.default_*``)
+    for each of them the user set neither on the command line nor in --config."""
     from click.core import ParameterSource
 
-    from ads_bench.pipeline.program_judging import suite_default_judge
+    from ads_bench.pipeline.suite_defaults import SUITE_DEFAULT_KEYS, with_suite_defaults as apply
 
-    if ctx.get_parameter_source("judge") in (ParameterSource.DEFAULT, None) and config.judge == "embedded":
-        judge = suite_default_judge(config.suite)
-        if judge:
-            return dataclasses.replace(config, judge=judge)
-    return config
+    given = {name for name in SUITE_DEFAULT_KEYS
+             if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)}
+    if config_file:
+        from ads_bench.config import read_config_file
+
+        given |= {name.replace("-", "_") for name in read_config_file(config_file)} & set(SUITE_DEFAULT_KEYS)
+    return apply(config, given)
 
 
 @click.command()
@@ -85,7 +86,7 @@ def run(ctx: click.Context, config_file: str | None, out: str | None, prices: st
         **options) -> None:
     """Run one strategy end to end; rerun the same command to resume."""
     config = build_config(RunConfig, ctx, options, config_file)
-    config = with_suite_judge(ctx, config)
+    config = with_suite_defaults(ctx, config, config_file)
     runtime = runtime_from(ctx, prices)
     if dry_run:
         from ads_bench.cli.estimate_cmd import show_estimate

@@ -310,6 +310,13 @@ class Estimator:
     def judgments(self, suite: str, spec: str, prompts: Sequence[Prompt], *, judge_config: str | None,
                   orders: str, answer_tokens: float, reference_tokens: float | None, cap: int | None,
                   covered: float = 0.0) -> None:
+        from ads_bench.judging.programmatic import is_program_judge
+
+        if is_program_judge(spec):
+            note = f"judged by {spec}: a program checks each answer against the truth (no model call, $0)"
+            if note not in self.estimate.notes:
+                self.estimate.notes.append(note)
+            return
         by_config: dict[str, list[Prompt]] = defaultdict(list)
         for prompt in prompts:
             by_config[judge_config or prompt.judge].append(prompt)

@@ -246,8 +246,12 @@ def _judge_cap(config: Any, runtime: Runtime) -> int | None:
     from ads_bench.models.spec import parse_spec
     from ads_bench.pipeline.judging_step import EMBEDDED_JUDGE_MAX_TOKENS
 
+    from ads_bench.judging.programmatic import is_program_judge
+
     if config.judge_max_tokens:
         return config.judge_max_tokens
+    if is_program_judge(config.judge):
+        return None
     if parse_spec(config.judge).backend == "embedded":
         return EMBEDDED_JUDGE_MAX_TOKENS
     return None

@@ -75,28 +75,3 @@ def judge_answers_programmatically(
         on_done(len(prompts))
     wanted = {p.id for p in prompts}
     return {k: v for k, v in latest.items() if k in wanted}
-
-
-def suite_default_judge(suite: str) -> str | None:
-    """The judge a suite's YAML names for itself (``metadata.default_judge``, e.g. wikifacts'
-    ``program:numeric``), read without loading its data; None for any other suite."""
-    from pathlib import Path
-
-    import yaml
-
-    from ads_bench.suites._registry import suite_entries
-
-    if suite.endswith((".yaml", ".yml")) and Path(suite).is_file():
-        file = suite
-    else:
-        entry = suite_entries().get(suite)
-        file = entry.file if entry is not None else None
-    if not file:
-        return None
-    try:
-        raw = yaml.safe_load(Path(file).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return None  # the suite's own loading names what is wrong with the file
-    metadata = raw.get("metadata") if isinstance(raw, dict) else None
-    judge = metadata.get("default_judge") if isinstance(metadata, dict) else None
-    return str(judge) if judge else None

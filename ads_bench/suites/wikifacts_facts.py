@@ -39,7 +39,9 @@ _INSTITUTION = re.compile(
     r"\b(?:empire|dynasty|state|states|company|kingdom|period|war|era|republic|caliphate|union|"
     r"organi[sz]ation|movement|league|party|civili[sz]ation|culture|country|confederation|sultanate|"
     r"khanate|federation|monarchy|government|regime|colony|alliance|band|group|duchy|principality|"
-    r"reich|order|church|council|conference|revolution|expedition|crusade|treaty|age)\b", re.IGNORECASE)
+    r"reich|order|church|council|conference|revolution|expedition|crusade|treaty|age|conflict|"
+    r"battle|siege|rebellion|uprising|invasion|campaign|occupation|genocide|pandemic|epidemic|"
+    r"famine|crisis|program|programme|mission|dispute|insurgency|reformation|schism)\b", re.IGNORECASE)
 
 _WORK_VERBS = {
     "released": ("film", "single", "album", "song"),
