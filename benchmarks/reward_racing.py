@@ -44,8 +44,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ads_bench.optimizer.cost_tier_selection import Scored, select
 from ads_bench.optimizer.racing import Race, exhaustive_selection
-from ads_bench.optimizer.selection import Scored, select
 
 CALLS_PER_EVALUATION = 3  # the taught policy's answer + the judge in both orders
 #: the target (issue 14): >= 3x fewer calls than exhaustive evaluation, with the true pair found at

@@ -59,7 +59,7 @@ def reselected(run_dir: Path, taus: list[float]) -> dict[float, dict[str, Any]]:
     and costs. Iteration 0 samples and judges the same trajectories whatever τ, so this is what a
     run at that τ chooses, provided every reward was measured on every held-out instruction
     (racing's stopping depends on τ): a record with a forecast reward is left out, and counted."""
-    from ads_bench.optimizer.selection import Scored, select
+    from ads_bench.optimizer.cost_tier_selection import Scored, select
 
     records = [json.loads(line) for line in (run_dir / "samples.jsonl").read_text().splitlines()]
     records = [r for r in records if r["iteration"] == 0]

@@ -5,7 +5,11 @@ import json
 
 import pytest
 
-from ads_bench.acquisition.apis import DemonstrationApi, QuestionAnsweringApi, RetrievalApi
+from ads_bench.acquisition.api_implementations import (
+    DemonstrationApi,
+    QuestionAnsweringApi,
+    RetrievalApi,
+)
 from ads_bench.acquisition.costs import CostModel
 from ads_bench.acquisition.trajectory import ApiCall
 

@@ -83,7 +83,11 @@ def tiny_retriever(tmp_path_factory):
 
 
 def _apis(runtime, retriever):
-    from ads_bench.acquisition.apis import DemonstrationApi, QuestionAnsweringApi, RetrievalApi
+    from ads_bench.acquisition.api_implementations import (
+        DemonstrationApi,
+        QuestionAnsweringApi,
+        RetrievalApi,
+    )
 
     costs = CostModel()  # the defaults
     return {

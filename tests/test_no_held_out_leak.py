@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from ads_bench.acquisition.apis import INSTRUCTION_PROMPT
+from ads_bench.acquisition.api_implementations import INSTRUCTION_PROMPT
 from ads_bench.cli import main
 from ads_bench.suites import load_suite
 from ads_bench.suites._registry import suite_entries

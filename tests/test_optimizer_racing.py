@@ -5,8 +5,8 @@ import random
 import numpy as np
 import pytest
 
+from ads_bench.optimizer.cost_tier_selection import Scored, select
 from ads_bench.optimizer.racing import Race, exhaustive_selection, select_many
-from ads_bench.optimizer.selection import Scored, select
 
 
 def run_race(matrix, costs, tau=0.0, **kwargs):

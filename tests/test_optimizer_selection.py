@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ads_bench.optimizer.selection import Scored, select
+from ads_bench.optimizer.cost_tier_selection import Scored, select
 
 
 def scored(*pairs):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ads_bench.acquisition.apis import RetrievalApi
+from ads_bench.acquisition.api_implementations import RetrievalApi
 from ads_bench.acquisition.costs import CostModel
 from ads_bench.acquisition.items import INFORMATION_RETRIEVAL
 from ads_bench.acquisition.trajectory import Budget

@@ -6,7 +6,7 @@ The fixed fees are this project's defaults, not the paper's (it gives none): the
 a search API, a policy's own generations and a human expert's answer cost relative to each
 other, and are overridable (``--api-costs FILE`` with ``{information_retrieval: 0.005, ...}``).
 Every default fee is nonzero: a free API would make cost-tier selection prefer trajectories
-made of it whatever they bring (``optimizer/selection.py``).
+made of it whatever they bring (``optimizer/cost_tier_selection.py``).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 
-from ads_bench.acquisition.apis import AcquisitionApi
+from ads_bench.acquisition.api_implementations import AcquisitionApi
 from ads_bench.acquisition.costs import CostModel
 from ads_bench.acquisition.items import CallOutcome
 from ads_bench.acquisition.trajectory import ApiCall, Budget, BudgetTracker, Dropped

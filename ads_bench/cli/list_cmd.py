@@ -46,7 +46,7 @@ def _roles() -> Rows:
 
 def _apis() -> Rows:
     import ads_bench.strategies.acquisition_setup  # noqa: F401  (registers the built-in APIs)
-    from ads_bench.acquisition.apis import api_table
+    from ads_bench.acquisition.api_implementations import api_table
 
     return api_table()
 

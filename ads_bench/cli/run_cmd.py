@@ -26,7 +26,8 @@ def with_suite_defaults(ctx: click.Context, config: RunConfig, config_file: str 
     for each of them the user set neither on the command line nor in --config."""
     from click.core import ParameterSource
 
-    from ads_bench.pipeline.suite_defaults import SUITE_DEFAULT_KEYS, with_suite_defaults as apply
+    from ads_bench.pipeline.suite_defaults import SUITE_DEFAULT_KEYS
+    from ads_bench.pipeline.suite_defaults import with_suite_defaults as apply
 
     given = {name for name in SUITE_DEFAULT_KEYS
              if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)}

@@ -32,10 +32,10 @@ from urllib.parse import urlencode
 
 from ads_bench.acquisition.items import AcquiredItem
 from ads_bench.errors import UserError
+from ads_bench.learning.item_selection import ORDER_RULE, Decision, drop_counts, in_call_order
 from ads_bench.learning.lora_sft import Example, NothingToTrain, train_lora
 from ads_bench.learning.policy import Policy
 from ads_bench.learning.registry import Learner, convert_options
-from ads_bench.learning.selection import ORDER_RULE, Decision, drop_counts, in_call_order
 from ads_bench.models.fingerprint import tree_sha256
 from ads_bench.models.spec import ModelSpec
 from ads_bench.paths import cache_dir

@@ -11,7 +11,7 @@ window, and ``max_tokens`` caps the context in absolute terms (to compare polici
 different windows at an equal amount of data). The budget covers the whole system message:
 any context the policy already had, the instruction header and the items.
 
-Items are taken in trajectory order (see :mod:`ads_bench.learning.selection`) and each is
+Items are taken in trajectory order (see :mod:`ads_bench.learning.item_selection`) and each is
 taken whole or not at all: one that does not fit is dropped and the later, smaller ones are
 still tried. Tokens are counted with the policy's own tokenizer; the packed text is counted
 once more as a whole, because a tokenizer may merge tokens across item boundaries, and
@@ -32,9 +32,9 @@ from typing import Any
 
 from ads_bench.acquisition.items import AcquiredItem
 from ads_bench.errors import UserError
+from ads_bench.learning.item_selection import ORDER_RULE, Decision, drop_counts, in_call_order
 from ads_bench.learning.policy import Policy
 from ads_bench.learning.registry import Learner
-from ads_bench.learning.selection import ORDER_RULE, Decision, drop_counts, in_call_order
 from ads_bench.models.client import ChatModel
 
 DEFAULT_HEADER = (

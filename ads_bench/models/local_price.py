@@ -2,7 +2,7 @@
 
 A local engine (the embedded model, ``gguf:``, ``hf:``, ``vllm:``, a server on this machine)
 bills nothing, but pricing its tokens at $0 makes every call that only uses them free, and
-cost-tier selection (``optimizer/selection.py``) then prefers those trajectories whatever they
+cost-tier selection (``optimizer/cost_tier_selection.py``) then prefers those trajectories whatever they
 bring. So a local model's tokens are priced at what a hosted provider charges for an open model
 of its size; ``models/prices.yaml`` states the figures and their source. In order:
 

@@ -53,7 +53,7 @@ from typing import Any
 
 import numpy as np
 
-from ads_bench.optimizer.selection import Scored, Selection, select
+from ads_bench.optimizer.cost_tier_selection import Scored, Selection, select
 
 # Weak prior on the judgment noise sigma (reward scale [0, 1]): worth two cells of residual, so
 # that a block of two instructions whose residuals happen to be tiny does not end a race.

@@ -40,11 +40,11 @@ from ads_bench.models.spec import parse_spec, with_options
 from ads_bench.models.types import SamplingParams
 from ads_bench.optimizer import training
 from ads_bench.optimizer.checkpoints import record_latest
+from ads_bench.optimizer.cost_tier_selection import Scored, select
 from ads_bench.optimizer.curve import iteration_curve
 from ads_bench.optimizer.provenance import parse_apis
 from ads_bench.optimizer.racing import Race, reward_fields
 from ads_bench.optimizer.rewards import RewardEvaluator
-from ads_bench.optimizer.selection import Scored, select
 from ads_bench.optimizer.stage_workers import in_fresh_process, in_worker_thread, run_stage
 from ads_bench.progress import progress_bar
 from ads_bench.store.run_folder import RunFolder, default_run_dir

@@ -103,7 +103,7 @@ def _acquisition(estimator: Estimator, config: Any, strategy: str, tasks: list[T
                           completion_tokens=completion, basis=basis, covered=covered)
         elif api == DEMONSTRATION_GENERATION:
             # each demonstration is two policy calls: one writes an instruction (≤ 96 tokens) from
-            # the scenario, one answers it (acquisition/apis.py)
+            # the scenario, one answers it (acquisition/api_implementations.py)
             if strategy == "self-instruct":
                 demos = config.budget_items if config.budget_items is not None else round(observed)
             completion, basis = estimator.completion(suite, config.policy, "policy", api,
@@ -243,10 +243,9 @@ def estimate_sweep(cells: list[tuple[str, Any]], runtime: Runtime, history: Hist
 
 
 def _judge_cap(config: Any, runtime: Runtime) -> int | None:
+    from ads_bench.judging.programmatic import is_program_judge
     from ads_bench.models.spec import parse_spec
     from ads_bench.pipeline.judging_step import EMBEDDED_JUDGE_MAX_TOKENS
-
-    from ads_bench.judging.programmatic import is_program_judge
 
     if config.judge_max_tokens:
         return config.judge_max_tokens

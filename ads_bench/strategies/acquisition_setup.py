@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from ads_bench.acquisition.apis import (
+from ads_bench.acquisition.api_implementations import (
     AcquisitionApi,
     DemonstrationApi,
     QuestionAnsweringApi,

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ads_bench.acquisition.apis import AcquisitionApi
+from ads_bench.acquisition.api_implementations import AcquisitionApi
 from ads_bench.acquisition.costs import CostModel
 from ads_bench.acquisition.executor import execute_calls
 from ads_bench.acquisition.items import Acquisition

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from ads_bench.acquisition.apis import _first_line
+from ads_bench.acquisition.api_implementations import _first_line
 from ads_bench.acquisition.items import (
     DEMONSTRATION_GENERATION,
     INFORMATION_RETRIEVAL,

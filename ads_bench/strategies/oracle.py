@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ads_bench.acquisition.apis import AcquisitionApi, RetrievalApi
+from ads_bench.acquisition.api_implementations import AcquisitionApi, RetrievalApi
 from ads_bench.acquisition.items import (
     INFORMATION_RETRIEVAL,
     AcquiredItem,

@@ -17,7 +17,7 @@ Modules: ``apis`` (the APIs and their names), ``records`` (calls, drops, traject
 (budgets, API restriction), ``prompt`` (the optimizer's prompt).
 """
 
-from ads_bench.acquisition.trajectory.apis import (
+from ads_bench.acquisition.trajectory.api_signatures import (
     API_NAMES,
     API_SPECS,
     ApiSpec,

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ads_bench.acquisition.trajectory.apis import canonical_api_or_user_error
+from ads_bench.acquisition.trajectory.api_signatures import canonical_api_or_user_error
 from ads_bench.acquisition.trajectory.records import ApiCall, Dropped, Trajectory
 from ads_bench.errors import UserError
 

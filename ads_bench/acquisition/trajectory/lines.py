@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ads_bench.acquisition.trajectory.apis import resolve_api_name, squash_name
+from ads_bench.acquisition.trajectory.api_signatures import resolve_api_name, squash_name
 from ads_bench.acquisition.trajectory.lenient_json import (
     EndOfText,
     LenientReader,

@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ads_bench.acquisition.trajectory.apis import resolve_api_name, squash_name
+from ads_bench.acquisition.trajectory.api_signatures import resolve_api_name, squash_name
 from ads_bench.acquisition.trajectory.budget import Budget, BudgetTracker, CostFn
 from ads_bench.acquisition.trajectory.lenient_json import (
     is_partial,

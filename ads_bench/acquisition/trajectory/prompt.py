@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from pathlib import Path
 
-from ads_bench.acquisition.trajectory.apis import API_NAMES, canonical_api_or_user_error
+from ads_bench.acquisition.trajectory.api_signatures import API_NAMES, canonical_api_or_user_error
 from ads_bench.acquisition.trajectory.budget import Budget, restrict_apis
 from ads_bench.acquisition.trajectory.parser import parse_trajectory
 from ads_bench.acquisition.trajectory.records import Trajectory

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ads_bench.acquisition.trajectory.apis import (
+from ads_bench.acquisition.trajectory.api_signatures import (
     API_SPECS,
     ArgSpec,
     resolve_api_name,

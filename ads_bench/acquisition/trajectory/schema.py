@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ads_bench.acquisition.trajectory.apis import API_SPECS
+from ads_bench.acquisition.trajectory.api_signatures import API_SPECS
 
 #: long enough for a real plan, short enough that a rambling model still reaches the calls
 MAX_ANALYSIS_CHARS = 600
