@@ -5,7 +5,7 @@
 1. ``finetune``: LoRA SFT (r=8, q/k/v/o, batch 2, max_length 256) of SmolLM2-135M on
    ``--items`` synthetic question-answer items, once per torch thread count; reports
    seconds per optimizer step as the learner records it (target on a quiet 2-core machine:
-   about 0.7 s/step, RUNTIME-NOTES.md). Each run trains into a fresh temporary cache.
+   about 0.7 s/step). Each run trains into a fresh temporary cache.
 2. ``icl``: packing ``--items`` x 8 items into the embedded model's 6,144-token budget, cold
    (every count a round trip to llama.cpp's tokenizer) and warm (the learner's count cache).
 

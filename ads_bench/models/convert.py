@@ -3,7 +3,7 @@
 transformers dequantises a GGUF to plain fp32 but keeps a quantizer marker that blocks
 ``save_pretrained`` and the trainers; the weights are already plain, so the marker is cleared,
 the model saved once as safetensors in the cache folder, and every later load is a normal one.
-Greedy output of the converted model matches the GGUF-loaded one (RUNTIME-NOTES.md).
+Greedy output of the converted model matches the GGUF-loaded one.
 """
 
 from __future__ import annotations

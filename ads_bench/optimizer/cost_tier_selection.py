@@ -1,4 +1,4 @@
-"""Cost-tier selection of the chosen and rejected trajectory of a task (ADS.md, Algorithm 1).
+"""Cost-tier selection of the chosen and rejected trajectory of a task (the ADS paper's Algorithm 1).
 
 Over a task's K trajectories with rewards R and costs C, and tier parameter τ ∈ [0, 1]:
 
@@ -14,7 +14,7 @@ equal costs are broken by reward (higher for chosen, lower for rejected), then b
 and no pair.
 
 When every reward is equal (R = 0.5, 0.5, 0.5), both tiers hold every trajectory whatever τ, so
-the rule as ADS.md states it gives the cheapest over the dearest, and so do we: the trajectories
+the rule as the paper states it gives the cheapest over the dearest, and so do we: the trajectories
 did equally well, and the one that paid less for it is the better one. Only when the costs are
 equal too is there no pair (nothing separates the trajectories at all). This is where cost alone
 teaches the optimizer: a judge that cannot tell any answers apart, or data that changes nothing,

@@ -1,7 +1,7 @@
 """Reward of a trajectory: how the policy taught with its data fares on held-out instructions.
 
 reward = mean over held-out instructions of P(taught policy's answer beats the un-updated
-policy's answer), judged in both orders (ADS.md: win rate against the un-updated policy).
+policy's answer), judged in both orders (the ADS paper's reward: win rate against the un-updated policy).
 A trajectory that acquired nothing leaves the policy unchanged: its answers *are* the
 reference answers, so it scores exactly 0.5 with no judge call (a tie by construction, not by
 a judge's verdict). Trajectories whose acquired items are identical share one evaluation.

@@ -1,4 +1,4 @@
-"""``ads-bench train``: the ADS optimizer trainer (ADS.md, Algorithm 1).
+"""``ads-bench train``: the ADS optimizer trainer (the ADS paper's Algorithm 1).
 
 For iteration t = 0..T-1 and every training task:
 

@@ -97,7 +97,7 @@ class SelfInstruct:
 
 
 #: how rule-qa writes a question beyond the observed ones: the policy (as Self-Instruct does,
-#: ADS.md §4.3) writes a new instruction of the same kind as one observed instruction; it sees
+#: the ADS paper's §4.3) writes a new instruction of the same kind as one observed instruction; it sees
 #: only observed instructions, never a held-out one
 VARIANT_PROMPT = (
     "Here is an instruction a user gave an AI assistant:\n{instruction}\n\n"
