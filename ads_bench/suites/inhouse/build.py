@@ -166,16 +166,46 @@ def build_inhouse(
             "sources": [asdict(s) | {"path": str(s.path)} for s in config.sources],
         }
     }
+    items = _pool(config, report, log)
+    decontaminator = Decontaminator(
+        benchmarks if benchmarks is not None else benchmark_prompts(), n=config.ngram
+    )
+    items = _decontaminate(items, decontaminator, config, report, log)
 
+    embed = embed or minilm_embedder(show_progress=False)
+    log(f"embedding {len(items)} instructions ...")
+    embeddings = np.asarray(embed([item.instruction for item in items]), dtype=np.float32)
+    groups = _cluster(items, embeddings, config, report, log)
+    tasks = _distinct_tasks(groups, items, embeddings, config, report)
+    test, train = _assign_suites(tasks, items, config)
+    log(f"tasks: {len(test)} inhouse, {len(train)} inhouse-train")
+
+    if config.expand_with is not None:
+        if generate is None:
+            raise UserError("expansion needs a model: give --expand-with SPEC")
+        report["expansion"] = _expand(test + train, generate, config, decontaminator, log)
+        _keep_suites_disjoint(test, train)
+
+    for name, part in (("inhouse", test), ("inhouse-train", train)):
+        report[name] = _suite_report(part)
+    report["environment"] = _environment()
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    return BuildResult(test, train, report)
+
+
+def _pool(config: BuildConfig, report: dict[str, Any], log: Callable[[str], None]) -> list[PoolItem]:
+    """The source pool, exact duplicates dropped."""
     items = load_pool(config.sources)
     report["pool"] = {"loaded": len(items), "by_source": dict(Counter(i.source for i in items))}
     items, duplicates = dedupe(items)
     report["pool"]["exact_duplicates_dropped"] = duplicates
     log(f"pool: {report['pool']['loaded']} instructions, {duplicates} exact duplicates dropped")
+    return items
 
-    decontaminator = Decontaminator(
-        benchmarks if benchmarks is not None else benchmark_prompts(), n=config.ngram
-    )
+
+def _decontaminate(items: list[PoolItem], decontaminator: Decontaminator, config: BuildConfig,
+                   report: dict[str, Any], log: Callable[[str], None]) -> list[PoolItem]:
+    """The pool without any instruction that overlaps a benchmark prompt."""
     kept: list[PoolItem] = []
     removed: list[tuple[PoolItem, Any]] = []
     for item in items:
@@ -193,12 +223,13 @@ def build_inhouse(
         raise UserError(
             f"the pool has {len(items)} usable instructions, fewer than one task of {config.min_size}"
         )
+    return items
 
-    embed = embed or minilm_embedder(show_progress=False)
-    log(f"embedding {len(items)} instructions ...")
-    embeddings = np.asarray(embed([item.instruction for item in items]), dtype=np.float32)
+
+def _cluster(items: list[PoolItem], embeddings: np.ndarray, config: BuildConfig, report: dict[str, Any],
+             log: Callable[[str], None]) -> list[Any]:
+    """Groups of similar instructions (clusters of at least ``min_size``), and how tight they are."""
     n_clusters = max(1, round(len(items) / config.mean_cluster_size))
-
     if config.compare_methods:
         comparison = []
         for method in ("kmeans", "agglomerative"):
@@ -237,7 +268,13 @@ def build_inhouse(
         "instructions_in_small_clusters_dropped": len(items) - sum(len(g) for g in groups),
         "tightness": tightness(config.method, n_clusters, groups, embeddings).to_dict(),
     }
+    return groups
 
+
+def _distinct_tasks(groups: list[Any], items: list[PoolItem], embeddings: np.ndarray, config: BuildConfig,
+                    report: dict[str, Any]) -> list[tuple[list[int], float]]:
+    """Each group's instructions, most central first, without near duplicates of a kept one;
+    a group left with fewer than ``min_size`` is no task. Each task with its tightness."""
     rouge = RougeL()
     tasks: list[tuple[list[int], float]] = []
     near_duplicates = 0
@@ -265,7 +302,13 @@ def build_inhouse(
         raise UserError(
             "no cluster kept enough distinct instructions: use a larger pool or a smaller --min-size"
         )
+    return tasks
 
+
+def _assign_suites(tasks: list[tuple[list[int], float]], items: list[PoolItem],
+                   config: BuildConfig) -> tuple[list[BuiltTask], list[BuiltTask]]:
+    """The tasks, labelled and shuffled, split into the test suite (``inhouse``, ``n_tasks``) and
+    the training suite (``inhouse-train``, the rest)."""
     labels = category_labels([[items[i].instruction for i in members] for members, _ in tasks])
     order = list(range(len(tasks)))
     random.Random(stable_seed(config.seed, "assign")).shuffle(order)
@@ -284,29 +327,21 @@ def build_inhouse(
                 tightness=tight,
             )
         )
-    test, train = built[:n_test], built[n_test:]
-    log(f"tasks: {len(test)} inhouse, {len(train)} inhouse-train")
+    return built[:n_test], built[n_test:]
 
-    if config.expand_with is not None:
-        if generate is None:
-            raise UserError("expansion needs a model: give --expand-with SPEC")
-        report["expansion"] = _expand(test + train, generate, config, decontaminator, log)
-        _keep_suites_disjoint(test, train)
 
-    for name, part in (("inhouse", test), ("inhouse-train", train)):
-        sizes = [len(t.instructions) for t in part]
-        report[name] = {
-            "tasks": len(part),
-            "instructions": sum(sizes),
-            "task_size_histogram": _size_histogram(sizes),
-            "mean_tightness": round(float(np.mean([t.tightness for t in part])), 4)
-            if part
-            else None,
-            "sources": dict(Counter(s.split(":")[0] for t in part for s in t.sources)),
-        }
-    report["environment"] = _environment()
-    report["seconds"] = round(time.perf_counter() - started, 1)
-    return BuildResult(test, train, report)
+def _suite_report(part: list[BuiltTask]) -> dict[str, Any]:
+    """A built suite in figures: tasks, instructions, sizes, tightness, sources."""
+    sizes = [len(t.instructions) for t in part]
+    return {
+        "tasks": len(part),
+        "instructions": sum(sizes),
+        "task_size_histogram": _size_histogram(sizes),
+        "mean_tightness": round(float(np.mean([t.tightness for t in part])), 4)
+        if part
+        else None,
+        "sources": dict(Counter(s.split(":")[0] for t in part for s in t.sources)),
+    }
 
 
 def _expand(
