@@ -77,9 +77,7 @@ def _train(
 ) -> dict[str, Any]:
     import torch
     from datasets import Dataset
-    from peft import LoraConfig
     from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback, set_seed
-    from trl import SFTConfig, SFTTrainer
 
     set_seed(config.seed)
     if config.device == "cuda" and not torch.cuda.is_available():
@@ -90,22 +88,7 @@ def _train(
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    kept: list[int] = []
-    notes: dict[int, str] = {}
-    lengths: dict[int, int] = {}
-    for position, example in enumerate(examples):
-        prompt_tokens, total_tokens = example_lengths(tokenizer, example)
-        lengths[position] = total_tokens
-        if prompt_tokens >= config.max_length:
-            notes[position] = (
-                f"prompt too long: {prompt_tokens} tokens >= max_length {config.max_length}"
-            )
-            continue
-        if total_tokens > config.max_length:
-            notes[position] = f"truncated: {total_tokens} tokens to max_length {config.max_length}"
-        kept.append(position)
-    if not kept:
-        raise NothingToTrain(notes, lengths)
+    kept, notes, lengths = _fitting_examples(tokenizer, examples, config.max_length)
     train_set = Dataset.from_list([examples[i] for i in kept])
     probe_set = train_set.select(range(min(config.loss_probe_items, len(train_set))))
 
@@ -115,6 +98,56 @@ def _train(
     model = AutoModelForCausalLM.from_pretrained(
         base_dir, dtype=torch.bfloat16 if bf16 else torch.float32
     )
+    trainer = _sft_trainer(model, tokenizer, train_set, probe_set, config, base_dir, out_dir, on_gpu, bf16)
+    trainer.remove_callback(PrinterCallback)  # it prints every log line; the record keeps them
+    trainer.add_callback(step_lines("LoRA"))
+    parameters = trainer.model.get_nb_trainable_parameters()  # (trainable, total)
+    loss_before = trainer.evaluate()["eval_loss"] if config.measure_loss else None
+    started = time.perf_counter()
+    result = trainer.train()
+    train_seconds = time.perf_counter() - started
+    loss_after = trainer.evaluate()["eval_loss"] if config.measure_loss else None
+    trainer.model.save_pretrained(out_dir)
+    canonical_adapter_config(out_dir)  # the same bytes in every process (learning/reproducibility.py)
+    record = _record(trainer, result, kept, notes, lengths, parameters, (loss_before, loss_after),
+                     len(probe_set), config, train_seconds, on_gpu, bf16)
+    curve = record["loss_curve"]
+    if not all(math.isfinite(point["loss"]) for point in curve):
+        raise RuntimeError(f"LoRA training diverged (non-finite loss): {curve}")
+    del trainer, model
+    gc.collect()
+    return record
+
+
+def _fitting_examples(tokenizer: Any, examples: list[Example],
+                      max_length: int) -> tuple[list[int], dict[int, str], dict[int, int]]:
+    """The positions of the examples to train on, why any other was left out or cut, and every
+    example's length in tokens; :class:`NothingToTrain` when none fits."""
+    kept: list[int] = []
+    notes: dict[int, str] = {}
+    lengths: dict[int, int] = {}
+    for position, example in enumerate(examples):
+        prompt_tokens, total_tokens = example_lengths(tokenizer, example)
+        lengths[position] = total_tokens
+        if prompt_tokens >= max_length:
+            notes[position] = (
+                f"prompt too long: {prompt_tokens} tokens >= max_length {max_length}"
+            )
+            continue
+        if total_tokens > max_length:
+            notes[position] = f"truncated: {total_tokens} tokens to max_length {max_length}"
+        kept.append(position)
+    if not kept:
+        raise NothingToTrain(notes, lengths)
+    return kept, notes, lengths
+
+
+def _sft_trainer(model: Any, tokenizer: Any, train_set: Any, probe_set: Any, config: FinetuneConfig,
+                 base_dir: Path, out_dir: Path, on_gpu: bool, bf16: bool) -> Any:
+    """trl's SFTTrainer with the LoRA adapter and the training arguments of ``config``."""
+    from peft import LoraConfig
+    from trl import SFTConfig, SFTTrainer
+
     lora = LoraConfig(
         r=config.r,
         lora_alpha=config.alpha,
@@ -162,16 +195,18 @@ def _train(
             f"LoRA setup failed for {base_dir}: {exc}; set the finetune option target_modules "
             "to this architecture's projection names"
         ) from exc
-    trainer.remove_callback(PrinterCallback)  # it prints every log line; the record keeps them
-    trainer.add_callback(step_lines("LoRA"))
-    trainable, total = trainer.model.get_nb_trainable_parameters()
-    loss_before = trainer.evaluate()["eval_loss"] if config.measure_loss else None
-    started = time.perf_counter()
-    result = trainer.train()
-    train_seconds = time.perf_counter() - started
-    loss_after = trainer.evaluate()["eval_loss"] if config.measure_loss else None
-    trainer.model.save_pretrained(out_dir)
-    canonical_adapter_config(out_dir)  # the same bytes in every process (learning/reproducibility.py)
+    return trainer
+
+
+def _record(trainer: Any, result: Any, kept: list[int], notes: dict[int, str], lengths: dict[int, int],
+            parameters: tuple[int, int], probe_losses: tuple[float | None, float | None], n_probe: int,
+            config: FinetuneConfig, train_seconds: float, on_gpu: bool, bf16: bool) -> dict[str, Any]:
+    """What the run did, as the learner records it: examples kept, steps, losses, parameters, time."""
+    import torch
+
+    trainable, total = parameters
+    loss_before, loss_after = probe_losses
+
     steps = trainer.state.global_step
     curve = [
         {"step": entry["step"], "loss": entry["loss"]}
@@ -188,7 +223,7 @@ def _train(
         "loss_curve": curve,
         "probe_loss_before": loss_before,
         "probe_loss_after": loss_after,
-        "probe_items": len(probe_set) if config.measure_loss else 0,
+        "probe_items": n_probe if config.measure_loss else 0,
         "trainable_params": trainable,
         "total_params": total,
         "train_seconds": round(train_seconds, 3),
@@ -197,8 +232,4 @@ def _train(
         "bf16": bool(bf16),
         "torch_threads": torch.get_num_threads(),
     }
-    if not all(math.isfinite(point["loss"]) for point in curve):
-        raise RuntimeError(f"LoRA training diverged (non-finite loss): {curve}")
-    del trainer, model
-    gc.collect()
     return record
