@@ -138,7 +138,7 @@ class QuestionAnsweringApi:
 
 
 #: the APIs by name, each a factory ``(settings, runtime, policy, costs) -> AcquisitionApi``
-#: called once per run (``pipeline/apis.py`` registers the three built-ins); other packages add
+#: called once per run (``strategies/acquisition_setup.py`` registers the three built-ins); other packages add
 #: theirs under the entry-point group ``ads_bench.apis``. A strategy calls one by its name.
 APIS = Registry("apis", what="API")
 register_api = APIS.register

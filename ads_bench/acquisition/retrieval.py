@@ -16,7 +16,6 @@ index; the manifest is written last and is what marks an index as present).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -33,6 +32,7 @@ from ads_bench.acquisition.corpus import Corpus
 from ads_bench.acquisition.index_store import index_folder, load_or_build
 from ads_bench.acquisition.rank_fusion import DEFAULT_RRF_K, reciprocal_rank_fusion
 from ads_bench.errors import UserError
+from ads_bench.utils.hashing import text_sha256
 
 SearchMode = Literal["bm25", "dense", "hybrid"]
 SEARCH_MODES: tuple[SearchMode, ...] = ("bm25", "dense", "hybrid")
@@ -254,7 +254,7 @@ class DenseIndex:
     @staticmethod
     def key(model_id: str) -> str:
         slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model_id).strip("_")[-60:]
-        digest = hashlib.sha256(model_id.encode()).hexdigest()[:10]
+        digest = text_sha256(model_id, 10)
         return f"dense-v{INDEX_FORMAT_VERSION}-{slug}-{digest}"
 
     @classmethod

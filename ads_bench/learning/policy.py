@@ -7,13 +7,13 @@ Everything downstream answers through :meth:`Policy.messages`, whichever learner
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ads_bench.models.client import ChatModel
 from ads_bench.models.types import Message
+from ads_bench.utils.hashing import text_sha256
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class Policy:
     def context_sha(self) -> str | None:
         if self.context is None:
             return None
-        return hashlib.sha256(self.context.encode()).hexdigest()[:16]
+        return text_sha256(self.context, 16)
 
     def messages(self, turns: Sequence[str], answers: Sequence[str] = ()) -> list[Message]:
         """The conversation for the next answer: context, then user turns and earlier answers."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import os
 import threading
@@ -26,6 +25,7 @@ from ads_bench.models.backend import BackendResult, option
 from ads_bench.models.fingerprint import file_sha256, tree_sha256
 from ads_bench.models.spec import ModelSpec
 from ads_bench.models.types import ChatRequest, Completion, TokenLogprob, Usage
+from ads_bench.utils.hashing import text_sha256
 
 MAX_LOADED_ADAPTERS = 16
 
@@ -68,7 +68,7 @@ class SharedModel:
             return contextlib.nullcontext() if not self.adapters else self.model.disable_adapter()
         from peft import PeftModel
 
-        name = hashlib.sha256(adapter.encode()).hexdigest()[:16]
+        name = text_sha256(adapter, 16)
         if name not in self.adapters:
             if not self.adapters:
                 self.model = PeftModel.from_pretrained(self.model, adapter, adapter_name=name)
