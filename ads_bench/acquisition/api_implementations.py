@@ -39,7 +39,7 @@ class AcquisitionApi(Protocol):
 
 def _usage_cost(model: ChatModel, responses: list[ChatResponse]) -> tuple[int, int, float]:
     """Tokens and $ of a call, its cached completions included: what the call costs, not what this
-    execution paid (the run-cost convention of ``models/ledger.py``). Otherwise a trajectory that
+    execution paid (the run-cost convention of ``models/ledger_replay.py``). Otherwise a trajectory that
     repeats a call another sample of the same task made first (or shares it in flight) would look
     cheaper to cost-tier selection than the same trajectory run alone."""
     prompt = sum(c.usage.prompt_tokens for r in responses for c in r.completions)

@@ -337,7 +337,7 @@ def select_many(rewards: np.ndarray | Sequence[Sequence[float]], costs: Sequence
     dearest = np.where(bottom, cost, -np.inf).max(axis=1)
     candidates = bottom & (cost == dearest[:, None])
     rejected = np.argmin(np.where(candidates, r, np.inf), axis=1)
-    # all rewards equal: a pair only if costs separate the cheapest from the dearest (selection.py)
+    # all rewards equal: a pair only if costs separate the cheapest from the dearest (cost_tier_selection.py)
     separated = (r_max != r_min) | (cost[rejected] != cost[chosen])
     has_pair = bottom.any(axis=1) & separated & (r.shape[1] > 1)
     return chosen, np.where(has_pair, rejected, -1)

@@ -163,7 +163,7 @@ def estimate_run(config: Any, runtime: Runtime, history: History, out: str | Pat
     answer_tokens = estimator.answers(suite.name, config.policy, prompts, config.max_tokens,
                                       context_tokens=context, covered=_done(folder, "answers"))
     # taught nothing, the taught policy asks exactly what the un-updated one asks, and both judged
-    # orders show the same pair: the run costs each such request once (models/ledger.py)
+    # orders show the same pair: the run costs each such request once (models/ledger_replay.py)
     same_requests = in_house and context == 0
     if in_house and not same_requests:
         estimator.answers(suite.name, config.policy, prompts, config.max_tokens,

@@ -6,7 +6,7 @@ budgets (a *ladder*, ``examples/equal-budget-baselines.yaml``) traces each strat
 against what it spent; this module reads every curve at common spend levels.
 
 - **Spend** is a run's acquisition cost per task from its ledger's *run costs*
-  (``models/ledger.py``: every call the run needed, cached or not, each request once): the model
+  (``models/ledger_replay.py``: every call the run needed, cached or not, each request once): the model
   calls the acquisition APIs made, their fees, and the optimizer's calls. Answering and judging
   are left out: they are the evaluation's cost, not the strategy's.
 - **A curve** is the complete runs that differ only in their budget (:data:`LADDER_KEYS`);

@@ -122,7 +122,7 @@ def _instruction(text: str) -> str:
 async def instruction_variants(task: Task, n: int, context: AcquisitionContext) -> tuple[list[str], float]:
     """Up to ``n`` new instructions like the observed ones (round-robin over them, seeded), none
     equal to an observed instruction or containing a held-out prompt; and what writing them cost
-    at the policy's price, cached calls included (the run-cost convention of ``models/ledger.py``)."""
+    at the policy's price, cached calls included (the run-cost convention of ``models/ledger_replay.py``)."""
     if n <= 0 or not task.observed:
         return [], 0.0
     requests = [
