@@ -103,7 +103,7 @@ def canonical_corpus(value: str) -> str:
 def canonical_spec(value: str) -> str:
     """A model spec with its weights and adapter paths absolute (``hf:``, ``gguf:``, ``vllm:``,
     ``?adapter=``, ``?lora=``); server URLs and model names are left alone."""
-    from ads_bench.optimizer.checkpoints import absolute_paths
+    from ads_bench.strategies.optimizer_specs import absolute_paths
 
     return absolute_paths(value)
 

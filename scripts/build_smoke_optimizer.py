@@ -23,9 +23,9 @@ def main() -> int:
     from rich.console import Console
 
     from ads_bench.models.client import Runtime
-    from ads_bench.optimizer.checkpoints import UNTRAINED_DEFAULT
     from ads_bench.optimizer.shipped import ship
     from ads_bench.optimizer.trainer import smoke_config, train_optimizer
+    from ads_bench.strategies.optimizer_specs import UNTRAINED_DEFAULT
 
     config = smoke_config(optimizer=UNTRAINED_DEFAULT, policy="embedded", expert="embedded", judge="embedded",
                           seed=0)

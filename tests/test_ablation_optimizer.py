@@ -10,12 +10,12 @@ from run_folders import write_run
 
 from ads_bench.errors import UserError
 from ads_bench.optimizer import checkpoints
-from ads_bench.optimizer.checkpoints import record_latest
-from ads_bench.optimizer.provenance import describe_optimizer, parse_apis
 from ads_bench.optimizer.sweep_choice import assign_optimizers, optimizer_plan
 from ads_bench.optimizer.trainer import TrainConfig
 from ads_bench.pipeline.run import RunConfig
 from ads_bench.reporting.leaderboard import load_leaderboard
+from ads_bench.strategies.optimizer_provenance import describe_optimizer, parse_apis
+from ads_bench.strategies.optimizer_specs import record_latest
 
 IR, DG, QA = "information_retrieval", "demonstration_generation", "question_answering"
 
@@ -135,8 +135,8 @@ def test_a_bad_sweep_optimizer_names_the_fix():
 @pytest.mark.model
 @pytest.mark.slow
 async def test_an_optimizer_trained_with_ir_alone_is_prompted_parsed_and_recorded_as_such(fresh_runtime, tmp_path):
-    from ads_bench.optimizer.checkpoints import latest_trained
     from ads_bench.optimizer.trainer import train_optimizer
+    from ads_bench.strategies.optimizer_specs import latest_trained
 
     latest = latest_trained()
     config = TrainConfig(apis="ir", iterations=1, samples=2, limit=1, max_held_out=1, tau=0.0, max_calls=1,

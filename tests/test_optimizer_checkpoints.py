@@ -5,7 +5,7 @@ import json
 import pytest
 
 from ads_bench.errors import UserError
-from ads_bench.optimizer.checkpoints import (
+from ads_bench.strategies.optimizer_specs import (
     absolute_paths,
     latest_trained,
     record_latest,

@@ -8,8 +8,8 @@ from rich.table import Table
 from ads_bench.cli.common import console, prices_option, promise_line, run_async, runtime_from
 from ads_bench.cli.tables import ledger_table
 from ads_bench.config import build_config
-from ads_bench.optimizer.provenance import ABLATION_OF, apis_text
 from ads_bench.optimizer.trainer import TrainConfig, train_optimizer
+from ads_bench.strategies.optimizer_provenance import ABLATION_OF, apis_text
 
 
 @click.command()

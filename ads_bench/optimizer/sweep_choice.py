@@ -24,9 +24,10 @@ from typing import Any
 from rich.console import Console
 
 from ads_bench.errors import UserError
-from ads_bench.optimizer.checkpoints import UNTRAINED_DEFAULT, resolve_optimizer
-from ads_bench.optimizer.provenance import run_optimizer_info
+from ads_bench.optimizer.checkpoints import resolve_optimizer
 from ads_bench.strategies import OPTIMIZER_STRATEGIES
+from ads_bench.strategies.optimizer_provenance import run_optimizer_info
+from ads_bench.strategies.optimizer_specs import UNTRAINED_DEFAULT
 
 TRAINED = "trained"
 UNTRAINED = "untrained"

@@ -39,10 +39,8 @@ from ads_bench.models.convert import local_weights_dir
 from ads_bench.models.spec import parse_spec, with_options
 from ads_bench.models.types import SamplingParams
 from ads_bench.optimizer import training
-from ads_bench.optimizer.checkpoints import record_latest
 from ads_bench.optimizer.cost_tier_selection import Scored, select
 from ads_bench.optimizer.curve import iteration_curve
-from ads_bench.optimizer.provenance import parse_apis
 from ads_bench.optimizer.racing import Race, reward_fields
 from ads_bench.optimizer.rewards import RewardEvaluator
 from ads_bench.optimizer.stage_workers import in_fresh_process, in_worker_thread, run_stage
@@ -52,6 +50,8 @@ from ads_bench.store.session import close_session, open_session
 from ads_bench.strategies import AcquisitionContext, run_calls
 from ads_bench.strategies.acquisition_setup import AcquisitionSettings, acquisition_context
 from ads_bench.strategies.optimizer_driven import optimizer_request, parse_for
+from ads_bench.strategies.optimizer_provenance import parse_apis
+from ads_bench.strategies.optimizer_specs import record_latest
 from ads_bench.suites import Task, load_suite, split_instructions, stable_seed
 
 

@@ -140,7 +140,7 @@ def estimate_run(config: Any, runtime: Runtime, history: History, out: str | Pat
     estimate.scope = (f"{config.strategy} on {suite.name}: {len(tasks)} tasks, {len(prompts)} held-out prompts, "
                       f"learner {config.learner}")
     if config.strategy in OPTIMIZER_STRATEGIES and config.optimizer is None:
-        from ads_bench.optimizer.checkpoints import UNTRAINED_DEFAULT, latest_trained
+        from ads_bench.strategies.optimizer_specs import UNTRAINED_DEFAULT, latest_trained
 
         trained = None if config.strategy == "prompting" else latest_trained()
         if config.strategy != "prompting" and trained is None:

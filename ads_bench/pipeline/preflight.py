@@ -140,8 +140,8 @@ def _check_judge_configs(config: Any, suite: Suite) -> None:
 
 
 def _model_specs(config: Any) -> Iterable[tuple[str, str]]:
-    from ads_bench.optimizer.checkpoints import trained_optimizer
     from ads_bench.strategies import OPTIMIZER_STRATEGIES
+    from ads_bench.strategies.optimizer_specs import trained_optimizer
 
     for role, field in (("policy", "policy"), ("policy", "model"), ("expert", "expert"), ("judge", "judge")):
         if isinstance(getattr(config, field, None), str):

@@ -35,7 +35,6 @@ from ads_bench.models.client import Runtime
 from ads_bench.models.ledger import fee_scope
 from ads_bench.models.types import SamplingParams
 from ads_bench.optimizer.checkpoints import resolve_optimizer
-from ads_bench.optimizer.provenance import run_optimizer_info
 from ads_bench.pipeline.answering import answer_prompts, count_failed_answers
 from ads_bench.pipeline.judging_step import judge_answers
 from ads_bench.pipeline.preflight import preflight
@@ -48,6 +47,7 @@ from ads_bench.store.run_folder import RunFolder, default_run_dir
 from ads_bench.store.session import close_session, open_session
 from ads_bench.strategies import OPTIMIZER_STRATEGIES, AcquisitionContext, get_strategy
 from ads_bench.strategies.acquisition_setup import AcquisitionSettings, acquisition_context
+from ads_bench.strategies.optimizer_provenance import run_optimizer_info
 from ads_bench.suites import Task, load_suite
 from ads_bench.suites.grouping import GROUPINGS, random_grouping
 

@@ -23,7 +23,7 @@ from ads_bench.acquisition.items import (
 from ads_bench.acquisition.trajectory import API_NAMES
 from ads_bench.errors import UserError
 from ads_bench.models.spec import parse_spec
-from ads_bench.optimizer.checkpoints import adapter_paths
+from ads_bench.strategies.optimizer_specs import adapter_paths
 
 SHORT_NAMES = {"ir": INFORMATION_RETRIEVAL, "dg": DEMONSTRATION_GENERATION, "qa": QUESTION_ANSWERING}
 _ABBREVIATION = {full: short.upper() for short, full in SHORT_NAMES.items()}
