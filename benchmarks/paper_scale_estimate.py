@@ -25,10 +25,10 @@ import argparse
 import math
 from pathlib import Path
 
+from ads_bench.cli.estimates import estimate_run, estimate_train
 from ads_bench.models.client import Runtime
 from ads_bench.models.local_price import local_price
 from ads_bench.pipeline.estimate import History
-from ads_bench.pipeline.estimate_commands import estimate_run, estimate_train
 from ads_bench.pipeline.run import RunConfig
 from ads_bench.suites import load_suite
 

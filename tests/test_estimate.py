@@ -13,9 +13,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from openai_server import serve  # noqa: E402
 
+from ads_bench.cli.estimates import estimate_evaluate  # noqa: E402
 from ads_bench.models.client import Runtime  # noqa: E402
 from ads_bench.pipeline.estimate import History  # noqa: E402
-from ads_bench.pipeline.estimate_commands import estimate_evaluate  # noqa: E402
 from ads_bench.pipeline.evaluate import EvalConfig  # noqa: E402
 
 

@@ -67,7 +67,7 @@ def evaluate(ctx: click.Context, out: str | None, prices: str | None, dry_run: b
     runtime = runtime_from(ctx, prices)
     if dry_run:
         from ads_bench.cli.estimate_cmd import show_estimate
-        from ads_bench.pipeline.estimate_commands import estimate_evaluate
+        from ads_bench.cli.estimates import estimate_evaluate
         from ads_bench.pipeline.preflight import preflight
 
         show_estimate(estimate_evaluate, runtime, config=preflight(config), out=out)

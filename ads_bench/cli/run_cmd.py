@@ -91,7 +91,7 @@ def run(ctx: click.Context, config_file: str | None, out: str | None, prices: st
     runtime = runtime_from(ctx, prices)
     if dry_run:
         from ads_bench.cli.estimate_cmd import show_estimate
-        from ads_bench.pipeline.estimate_commands import estimate_run
+        from ads_bench.cli.estimates import estimate_run
         from ads_bench.pipeline.preflight import preflight
 
         show_estimate(estimate_run, runtime, config=preflight(config), out=out)

@@ -30,7 +30,7 @@ def sweep(ctx: click.Context, config: str, out: str, prices: str | None, dry_run
     runtime = runtime_from(ctx, prices)
     if dry_run:
         from ads_bench.cli.estimate_cmd import show_estimate
-        from ads_bench.pipeline.estimate_commands import estimate_sweep
+        from ads_bench.cli.estimates import estimate_sweep
 
         show_estimate(estimate_sweep, runtime, cells=grid_configs(read_sweep(config)),
                       out=f"{out}/{read_sweep(config)['name']}")

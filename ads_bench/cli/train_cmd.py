@@ -57,7 +57,7 @@ def train(ctx: click.Context, config_file: str | None, out: str | None, prices: 
     runtime = runtime_from(ctx, prices)
     if dry_run:
         from ads_bench.cli.estimate_cmd import show_estimate
-        from ads_bench.pipeline.estimate_commands import estimate_train
+        from ads_bench.cli.estimates import estimate_train
 
         show_estimate(estimate_train, runtime, config=config)
         return
