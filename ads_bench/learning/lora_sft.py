@@ -16,8 +16,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ads_bench.errors import UserError
+from ads_bench.learning.lora_training import (
+    device_args,
+    load_model,
+    load_tokenizer,
+    lora_config,
+    quiet,
+    training_device,
+)
 from ads_bench.learning.reproducibility import canonical_adapter_config
-from ads_bench.learning.trl_compat import checkpointing_args, step_lines
+from ads_bench.learning.trl_compat import checkpointing_args
 
 if TYPE_CHECKING:
     from ads_bench.learning.finetune import FinetuneConfig
@@ -77,30 +85,18 @@ def _train(
 ) -> dict[str, Any]:
     import torch
     from datasets import Dataset
-    from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback, set_seed
+    from transformers import set_seed
 
     set_seed(config.seed)
-    if config.device == "cuda" and not torch.cuda.is_available():
-        raise UserError("finetune device=cuda but torch sees no GPU: use device=auto or cpu")
-    on_gpu = config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())
-    bf16 = config.bf16 if config.bf16 is not None else on_gpu and torch.cuda.is_bf16_supported()
-
-    tokenizer = AutoTokenizer.from_pretrained(base_dir)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    on_gpu, bf16 = training_device(config.device, config.bf16)
+    tokenizer = load_tokenizer(base_dir)
     kept, notes, lengths = _fitting_examples(tokenizer, examples, config.max_length)
     train_set = Dataset.from_list([examples[i] for i in kept])
     probe_set = train_set.select(range(min(config.loss_probe_items, len(train_set))))
 
-    from ads_bench.models.convert import quiet_hf_progress
-
-    quiet_hf_progress()
-    model = AutoModelForCausalLM.from_pretrained(
-        base_dir, dtype=torch.bfloat16 if bf16 else torch.float32
-    )
+    model = load_model(base_dir, torch.bfloat16 if bf16 else torch.float32)
     trainer = _sft_trainer(model, tokenizer, train_set, probe_set, config, base_dir, out_dir, on_gpu, bf16)
-    trainer.remove_callback(PrinterCallback)  # it prints every log line; the record keeps them
-    trainer.add_callback(step_lines("LoRA"))
+    quiet(trainer, "LoRA")
     parameters = trainer.model.get_nb_trainable_parameters()  # (trainable, total)
     loss_before = trainer.evaluate()["eval_loss"] if config.measure_loss else None
     started = time.perf_counter()
@@ -145,20 +141,12 @@ def _fitting_examples(tokenizer: Any, examples: list[Example],
 def _sft_trainer(model: Any, tokenizer: Any, train_set: Any, probe_set: Any, config: FinetuneConfig,
                  base_dir: Path, out_dir: Path, on_gpu: bool, bf16: bool) -> Any:
     """trl's SFTTrainer with the LoRA adapter and the training arguments of ``config``."""
-    from peft import LoraConfig
     from trl import SFTConfig, SFTTrainer
 
-    lora = LoraConfig(
-        r=config.r,
-        lora_alpha=config.alpha,
-        lora_dropout=config.dropout,
-        target_modules=list(config.target_modules),
-        task_type="CAUSAL_LM",
-    )
+    lora = lora_config(config.r, config.alpha, config.dropout, config.target_modules)
     args = SFTConfig(
         output_dir=str(out_dir / "trainer"),
-        use_cpu=not on_gpu,
-        bf16=bf16,
+        **device_args(on_gpu, bf16),
         **checkpointing_args(SFTConfig, config.gradient_checkpointing),
         save_strategy="no",
         report_to="none",

@@ -26,8 +26,16 @@ from pathlib import Path
 from typing import Any
 
 from ads_bench.errors import UserError
+from ads_bench.learning.lora_training import (
+    device_args,
+    load_model,
+    load_tokenizer,
+    lora_config,
+    quiet,
+    training_device,
+)
 from ads_bench.learning.reproducibility import canonical_adapter_config
-from ads_bench.learning.trl_compat import checkpointing_args, step_lines
+from ads_bench.learning.trl_compat import checkpointing_args
 from ads_bench.models.types import Message
 
 
@@ -85,12 +93,7 @@ def _exit_when_orphaned(parent_pid: int) -> None:
 
 
 def _device_args() -> dict[str, Any]:
-    import torch
-
-    if torch.cuda.is_available():
-        # bf16 only where the GPU has it (Ampere and later): T4 and V100 fail with it set
-        return {"bf16": torch.cuda.is_bf16_supported(), "use_cpu": False}
-    return {"bf16": False, "use_cpu": True}
+    return device_args(*training_device("auto"))  # learning/lora_training.py: shared with the learner
 
 
 def _common_args(config: TrainingConfig, out: Path, learning_rate: float) -> dict[str, Any]:
@@ -119,26 +122,12 @@ def _world() -> int:
 
 
 def _lora(config: TrainingConfig):
-    from peft import LoraConfig
-
-    return LoraConfig(
-        r=config.r, lora_alpha=config.alpha, lora_dropout=config.dropout,
-        target_modules=list(config.target_modules), task_type="CAUSAL_LM",
-    )
+    return lora_config(config.r, config.alpha, config.dropout, config.target_modules)
 
 
 def _load(model_dir: Path):
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from ads_bench.models.convert import quiet_hf_progress
-
-    quiet_hf_progress()
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(model_dir)
-    return model, tokenizer
+    tokenizer = load_tokenizer(model_dir)
+    return load_model(model_dir), tokenizer
 
 
 def _save_atomically(trainer_model: Any, tokenizer: Any, target: Path, stats: dict[str, Any]) -> None:
@@ -160,12 +149,7 @@ def _save_atomically(trainer_model: Any, tokenizer: Any, target: Path, stats: di
 
 
 def _quiet(trainer: Any, stage: str) -> None:
-    """Without tqdm, transformers prints every log line; the stats record keeps them instead, and
-    a line every few steps says how far the stage is, with its loss."""
-    from transformers import PrinterCallback
-
-    trainer.remove_callback(PrinterCallback)
-    trainer.add_callback(step_lines(stage))
+    quiet(trainer, stage)
 
 
 def _losses(trainer: Any) -> list[float]:
