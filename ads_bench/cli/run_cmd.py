@@ -98,8 +98,17 @@ def run(ctx: click.Context, config_file: str | None, out: str | None, prices: st
         return
 
     async def go():
+        from ads_bench.optimizer.checkpoints import resolve_optimizer
+        from ads_bench.pipeline.preflight import preflight
+        from ads_bench.pipeline.repeats import check_repeats
+
         try:
-            return await run_strategy(config, runtime, out=out, console=console)
+            checked = preflight(config)  # every check before the first paid call, smoke training included
+            check_repeats(checked.repeats, checked.repeat_stage)
+            # which optimizer drives an ads run: the last trained, the shipped smoke one, or a smoke
+            # one trained now, before the run
+            chosen = await resolve_optimizer(checked, runtime, console)
+            return await run_strategy(chosen, runtime, out=out, console=console)
         finally:
             await runtime.aclose()
 

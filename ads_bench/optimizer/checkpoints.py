@@ -11,8 +11,8 @@ from rich.console import Console
 from ads_bench.strategies.optimizer_specs import (
     UNTRAINED_DEFAULT,
     absolute_paths,
+    given_optimizer,
     latest_trained,
-    trained_optimizer,
 )
 
 
@@ -23,12 +23,8 @@ async def resolve_optimizer(config: Any, runtime: Any, console: Console | None) 
     untrained while ``ads`` runs trained (issue 17, item 3)."""
     from ads_bench.strategies import OPTIMIZER_STRATEGIES
 
-    if config.strategy not in OPTIMIZER_STRATEGIES:
-        return config
-    if config.optimizer:
-        return dataclasses.replace(config, optimizer=absolute_paths(trained_optimizer(config.optimizer)))
-    if config.strategy == "prompting":
-        return dataclasses.replace(config, optimizer=UNTRAINED_DEFAULT)
+    if config.strategy not in OPTIMIZER_STRATEGIES or config.optimizer or config.strategy == "prompting":
+        return given_optimizer(config)
     trained = latest_trained()
     if trained is not None:
         if console is not None:

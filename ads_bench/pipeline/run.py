@@ -34,7 +34,6 @@ from ads_bench.models.backend import reproducibility
 from ads_bench.models.client import Runtime
 from ads_bench.models.ledger import fee_scope
 from ads_bench.models.types import SamplingParams
-from ads_bench.optimizer.checkpoints import resolve_optimizer
 from ads_bench.pipeline.answering import answer_prompts, count_failed_answers
 from ads_bench.pipeline.judging_step import judge_answers
 from ads_bench.pipeline.preflight import preflight
@@ -48,6 +47,7 @@ from ads_bench.store.session import close_session, open_session
 from ads_bench.strategies import OPTIMIZER_STRATEGIES, AcquisitionContext, get_strategy
 from ads_bench.strategies.acquisition_setup import AcquisitionSettings, acquisition_context
 from ads_bench.strategies.optimizer_provenance import run_optimizer_info
+from ads_bench.strategies.optimizer_specs import given_optimizer
 from ads_bench.suites import Task, load_suite
 from ads_bench.suites.grouping import GROUPINGS, random_grouping
 
@@ -180,7 +180,7 @@ async def run_strategy(
 ) -> tuple[RunFolder, dict[str, Any]]:
     config = preflight(config)  # every check before the first paid call or the run folder
     check_repeats(config.repeats, config.repeat_stage)
-    config = await resolve_optimizer(config, runtime, console)
+    config = given_optimizer(config)  # which optimizer is the command's decision (cli/run_cmd.py)
     optimizer_info = run_optimizer_info(config.strategy, config.optimizer)  # which ablation this is
     suite = load_suite(config.suite, limit=config.limit, seed=config.seed, n_observed=config.n_observed)
     orders = resolve_orders(config.orders, suite.name)  # the suite's published protocol unless asked

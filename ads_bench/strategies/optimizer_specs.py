@@ -6,6 +6,7 @@ a smoke optimizer, when none exists, is the command's decision
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -76,3 +77,24 @@ def trained_optimizer(value: str) -> str:
             "results/train-.../adapters/iteration-N, or a model spec such as hf:BASE?adapter=DIR"
         )
     return absolute_paths(json.loads(stats.read_text())["optimizer_out"])
+
+
+def given_optimizer(config: Any) -> Any:
+    """The run config with the optimizer it already names made canonical, deciding nothing and
+    training nothing: none for a strategy no optimizer drives, the untrained one for ``prompting``,
+    the named one (an adapter folder read as its spec, paths absolute). An ``ads`` run or an
+    ablation that names none is an error here: which trained optimizer drives it, and whether a
+    smoke one is trained first, is the command's decision (:func:`ads_bench.optimizer.checkpoints.resolve_optimizer`)."""
+    from ads_bench.strategies import OPTIMIZER_STRATEGIES
+
+    if config.strategy not in OPTIMIZER_STRATEGIES:
+        return config
+    if config.optimizer:
+        return dataclasses.replace(config, optimizer=absolute_paths(trained_optimizer(config.optimizer)))
+    if config.strategy == "prompting":
+        return dataclasses.replace(config, optimizer=UNTRAINED_DEFAULT)
+    raise UserError(
+        f"strategy {config.strategy} needs a trained optimizer and none was chosen: `ads-bench run` picks the last "
+        "trained one (or trains a smoke one first); from Python, pass optimizer=SPEC or call "
+        "ads_bench.optimizer.checkpoints.resolve_optimizer first"
+    )
