@@ -102,6 +102,14 @@ def test_every_module_of_ads_bench_imports_only_downward():
     assert violations(project_graph()) == []
 
 
+def test_pipeline_and_optimizer_do_not_import_each_other_at_all():
+    # one layer, two jobs: a run does not train, and training does not run the pipeline; the
+    # command that makes a run decides whether a smoke optimizer is trained first
+    crossing = [(module, target) for module, targets in project_graph().items() for target in targets
+                if {unit(module), unit(target)} == {"pipeline", "optimizer"}]
+    assert crossing == []
+
+
 def test_every_known_exception_is_still_needed():
     graph = project_graph()
     assert [pair for pair in KNOWN_EXCEPTIONS if pair[1] not in graph.get(pair[0], set())] == []
