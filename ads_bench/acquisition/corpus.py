@@ -24,12 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from ads_bench.errors import UserError
-from ads_bench.paths import REPO_DIR
+from ads_bench.paths import corpora_dir
 
 #: bump when the normalisation or the hashed layout changes, so old cache keys stop matching
 FINGERPRINT_VERSION = 1
 
-SHIPPED_CORPORA_DIR = REPO_DIR / "corpora"
+SHIPPED_CORPORA_DIR = corpora_dir()
 
 
 @dataclass(frozen=True)

@@ -285,7 +285,7 @@ def shipped_embeddings_path(corpus: Corpus, model_id: str) -> Path:
     """Where precomputed float16 embeddings of a shipped corpus live (made by
     ``scripts/embed_shipped_corpus.py``); used only when corpus fingerprint and model match."""
     return (
-        paths.REPO_DIR / "corpora" / "embeddings" / f"{corpus.fingerprint[:16]}-{DenseIndex.key(model_id)}.f16.npy"
+        paths.corpora_dir() / "embeddings" / f"{corpus.fingerprint[:16]}-{DenseIndex.key(model_id)}.f16.npy"
     )
 
 

@@ -7,6 +7,7 @@ runs, so ``ads-bench --help`` stays fast (torch, transformers and the engines lo
 from __future__ import annotations
 
 import importlib
+import importlib.util  # `import importlib` alone does not load it (a bare install showed it)
 import os
 import signal
 import sys

@@ -30,10 +30,10 @@ MT_BENCH_REFERENCE_CATEGORIES: tuple[str, ...] = ("math", "reasoning", "coding")
 
 
 def judges_dir() -> Path:
-    """``tasks_dir()/judges``, falling back to the checkout's own when a custom tasks folder
-    has no judges of its own."""
+    """``tasks_dir()/judges``, falling back to the shipped ones (the checkout's or the installed
+    wheel's) when a custom tasks folder has no judges of its own."""
     custom = paths.tasks_dir() / "judges"
-    return custom if custom.is_dir() else paths.REPO_DIR / "tasks" / "judges"
+    return custom if custom.is_dir() else paths.data_root() / "tasks" / "judges"
 
 
 def _path(relative: str) -> Path:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ads_bench.errors import UserError
-from ads_bench.paths import REPO_DIR
+from ads_bench.paths import checkout_dir
 from ads_bench.records import check_version, stamp
 from ads_bench.utils.atomic import write_json_atomic
 from ads_bench.utils.hashing import json_sha256
@@ -35,13 +35,16 @@ def config_digest(config: dict[str, Any]) -> str:
 
 
 def git_commit() -> dict[str, Any]:
+    checkout = checkout_dir()
+    if checkout is None:  # an installed wheel: the version in environment.json says which code ran
+        return {"commit": None, "dirty": None}
     try:
         commit = subprocess.run(
-            ["git", "-C", str(REPO_DIR), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+            ["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
         ).stdout.strip()
         dirty = bool(
             subprocess.run(
-                ["git", "-C", str(REPO_DIR), "status", "--porcelain", "--untracked-files=no"],
+                ["git", "-C", str(checkout), "status", "--porcelain", "--untracked-files=no"],
                 capture_output=True, text=True, timeout=5,
             ).stdout.strip()
         )
