@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ads_bench.acquisition.api_implementations import (
+    APIS,
     AcquisitionApi,
     DemonstrationApi,
     QuestionAnsweringApi,
     RetrievalApi,
+    register_api,
 )
 from ads_bench.acquisition.costs import CostModel
 from ads_bench.acquisition.items import (
@@ -92,12 +94,22 @@ def acquisition_context(
     )
 
 
+@register_api(INFORMATION_RETRIEVAL, description="BM25 + dense (hybrid, RRF) search over a corpus for a query")
+def _retrieval(config: AcquisitionSettings, runtime: Runtime, policy: ChatModel, costs: CostModel) -> AcquisitionApi:
+    return RetrievalApi(LazyRetriever(config.corpus), costs, config.retrieval_k, config.retrieval_mode)
+
+
+@register_api(DEMONSTRATION_GENERATION, description="the policy writes instruction-response pairs for a scenario")
+def _demonstrations(config: AcquisitionSettings, runtime: Runtime, policy: ChatModel, costs: CostModel) -> AcquisitionApi:
+    return DemonstrationApi(policy, costs, n=config.demos_per_call, seed=config.seed, max_tokens=config.max_tokens)
+
+
+@register_api(QUESTION_ANSWERING, description="the expert model answers a question")
+def _question_answering(config: AcquisitionSettings, runtime: Runtime, policy: ChatModel, costs: CostModel) -> AcquisitionApi:
+    return QuestionAnsweringApi(runtime.model(config.expert, role="expert"), costs, max_tokens=config.max_tokens)
+
+
 def build_apis(config: AcquisitionSettings, runtime: Runtime, policy: ChatModel) -> dict[str, AcquisitionApi]:
+    """Every registered API (the three built-ins first, then plugins'), built for this run."""
     costs = CostModel.from_file(config.api_costs)
-    return {
-        INFORMATION_RETRIEVAL: RetrievalApi(LazyRetriever(config.corpus), costs, config.retrieval_k, config.retrieval_mode),
-        DEMONSTRATION_GENERATION: DemonstrationApi(policy, costs, n=config.demos_per_call, seed=config.seed,
-                                                   max_tokens=config.max_tokens),
-        QUESTION_ANSWERING: QuestionAnsweringApi(runtime.model(config.expert, role="expert"), costs,
-                                                 max_tokens=config.max_tokens),
-    }
+    return {name: APIS.load(name)(config, runtime, policy, costs) for name in APIS.names()}
