@@ -65,6 +65,15 @@ def _content_words(text: str) -> set[str]:
     return {w for w in re.findall(r"[a-z]{4,}", text.lower()) if w not in stop}
 
 
+@pytest.fixture(scope="module")
+def quickstart_plans(tmp_path_factory):
+    """The shipped optimizer's greedy trajectories for the quickstart's tasks, generated once for
+    the tests below (with an empty cache of their own)."""
+    from ads_bench.models import Runtime
+
+    return _quickstart_plans(Runtime.create(cache_path=tmp_path_factory.mktemp("plans") / "responses.sqlite3"))
+
+
 def _quickstart_plans(runtime):
     """The shipped optimizer's greedy trajectories for the quickstart's tasks, as `run` samples them."""
     from ads_bench.acquisition.trajectory import API_NAMES
@@ -93,9 +102,9 @@ def _quickstart_plans(runtime):
 @pytest.mark.xfail(strict=True, reason=(
     "measured: the shipped 135M smoke optimizer plans the healthy-diet task with 'how to make a cup of "
     "tea with sugar' (no word of the task); issue 14 item 2 is open until this passes"))
-def test_the_shipped_optimizer_plans_each_quickstart_task_differently_and_in_its_own_words(fresh_runtime):
+def test_the_shipped_optimizer_plans_each_quickstart_task_differently_and_in_its_own_words(quickstart_plans):
     """Every quickstart task gets its own plan, and every call's text shares a word with its task."""
-    tasks, trajectories = _quickstart_plans(fresh_runtime)
+    tasks, trajectories = quickstart_plans
     assert len({t.render() for t in trajectories}) == len(tasks)
     for task, trajectory in zip(tasks, trajectories, strict=True):
         words = _content_words(" ".join(task.observed))
@@ -108,9 +117,9 @@ def test_the_shipped_optimizer_plans_each_quickstart_task_differently_and_in_its
     "measured: 2 of the 3 quickstart trajectories still copy a demonstration's call or analysis near "
     "word for word (the 135M optimizer, greedy, after smoke training that never chooses a copy); "
     "issue 14 item 2 is open until this passes"))
-def test_no_quickstart_trajectory_copies_a_demonstration_of_the_prompt(fresh_runtime):
+def test_no_quickstart_trajectory_copies_a_demonstration_of_the_prompt(quickstart_plans):
     from ads_bench.acquisition.trajectory.prompt import copied_demonstration, demonstrations
 
-    tasks, trajectories = _quickstart_plans(fresh_runtime)
+    tasks, trajectories = quickstart_plans
     shown = demonstrations()
     assert [copied_demonstration(t, shown) for t in trajectories] == [None] * len(tasks)

@@ -76,3 +76,23 @@ def test_the_suite_recommends_one_document_per_query_unless_the_user_chose(tmp_p
     assert with_suite_defaults(config, given={"retrieval_k"}).retrieval_k == config.retrieval_k
     assert with_suite_defaults(RunConfig(strategy="rag", suite="inhouse"), given=set()) == RunConfig(
         strategy="rag", suite="inhouse")
+
+
+def test_rescore_with_a_program_judge_reproduces_the_runs_judgments_and_costs_nothing(oracle_run, tmp_path):
+    from ads_bench.cli.rescore_cmd import rescore
+
+    folder, _ = oracle_run
+    out = tmp_path / "rescored"
+    result = CliRunner().invoke(rescore, [str(folder), "--judge", "program:numeric", "--out", str(out)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+
+    def judged(path):
+        return {r["id"]: (r["preference"], r["scores"]) for r in map(json.loads, (path / "judgments.jsonl").open())}
+
+    assert judged(out) == judged(folder)
+    assert _metrics(out)["pairwise"]["win_rate"] == _metrics(folder)["pairwise"]["win_rate"]
+    assert "judge" not in _metrics(out)["cost"]["by_role"]
+    with pytest.raises(UserError, match="program:numeric"):  # the CLI prints it as one line, exit 2
+        CliRunner().invoke(rescore, [str(folder), "--judge", "program:bogus", "--out", str(tmp_path / "x")],
+                           catch_exceptions=False)

@@ -14,7 +14,8 @@ from ads_bench.models.spec import parse_spec
 
 @click.command()
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
-@click.option("--judge", required=True, help="Model spec of the new judge.")
+@click.option("--judge", required=True,
+              help="Model spec of the new judge, or a programmatic judge program:exact|f1|numeric|regex.")
 @click.option("--judge-config", default=None, help="Judge config (default: the run's own).")
 @click.option("--orders", type=click.Choice(ORDER_MODES), default=None,
               help="Pairwise: judge both orders, one random order, or reference first (default: the suite's "
@@ -29,11 +30,15 @@ from ads_bench.models.spec import parse_spec
 @click.pass_context
 def rescore(ctx, run_dir, judge, judge_config, orders, retries, judge_max_tokens, repeats, out, prices) -> None:
     """Judge a finished run's answers with another judge, into a new run folder."""
+    # checked and spelled canonically before the first judge call and the new run folder
+    from ads_bench.judging.programmatic import is_program_judge, parse_program_judge
     from ads_bench.pipeline.rescore import rescore_run
 
-    # checked and spelled canonically before the first judge call and the new run folder
-    judge = canonical_spec(judge)
-    parse_spec(judge)
+    if is_program_judge(judge):
+        parse_program_judge(judge)  # one line naming the kinds when it is not one
+    else:
+        judge = canonical_spec(judge)
+        parse_spec(judge)
     if judge_config is not None:
         judge_config = canonical_judge_config(judge_config)
         load_judge_config(judge_config)

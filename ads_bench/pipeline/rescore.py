@@ -19,6 +19,7 @@ from ads_bench.models.backend import reproducibility
 from ads_bench.models.client import Runtime
 from ads_bench.pipeline.answering import count_failed_answers, usable_answers
 from ads_bench.pipeline.judging_step import judge_answers
+from ads_bench.pipeline.program_judging import is_program_judge, judge_answers_programmatically
 from ads_bench.pipeline.prompts import prompts_of
 from ads_bench.pipeline.repeats import check_repeats, measure_repeats, repeat_fields
 from ads_bench.pipeline.run import held_out_slice
@@ -38,6 +39,9 @@ async def rescore_run(source: str | Path, judge: str, runtime: Runtime, *, judge
                       repeat_stage: str = "judge") -> tuple[RunFolder, dict[str, Any]]:
     started = time.time()
     check_repeats(repeats, repeat_stage, answers_made_here=False)
+    if is_program_judge(judge) and repeats > 1:
+        raise UserError(f"--repeats {repeats} with {judge}: a program's judgment never varies, "
+                        "so there is nothing to repeat; drop --repeats")
     source = Path(source)
     if not (source / "config.json").is_file() or not (source / "answers.jsonl").is_file():
         raise UserError(f"{source} is not a finished run folder (config.json and answers.jsonl needed)")
@@ -48,7 +52,7 @@ async def rescore_run(source: str | Path, judge: str, runtime: Runtime, *, judge
               "judge_config": judge_config, "orders": orders, "retries": retries,
               "judge_max_tokens": judge_max_tokens, **repeat_fields(repeats, repeat_stage)}
     folder = RunFolder.open(out or default_run_dir("rescore", config, source.name, judge), config, kind="rescore",
-                            reproducibility=reproducibility(runtime, {"judge": judge}))
+                            reproducibility=reproducibility(runtime, {} if is_program_judge(judge) else {"judge": judge}))
     for name in COPIED:
         if (source / name).is_file() and not (folder.path / name).exists():
             shutil.copy2(source / name, folder.path / name)
@@ -65,9 +69,12 @@ async def rescore_run(source: str | Path, judge: str, runtime: Runtime, *, judge
     orders = resolve_orders(orders, suite.name)
     session = open_session(folder, runtime.ledger, "rescore", started)  # every call on disk as it happens
     try:
-        judge_model = runtime.model(judge, role="judge")
+        judge_model = None if is_program_judge(judge) else runtime.model(judge, role="judge")
 
         async def judge_with(model, answered, log, on_done=None):
+            if model is None:  # a program checks each answer against the suite's truth: $0, never cached
+                return judge_answers_programmatically(judge, prompts, answered[0], log,
+                                                      reference_answers=answered[1], on_done=on_done)
             return await judge_answers(
                 model, prompts, answered[0], log, judge_config=judge_config or original.get("judge_config"),
                 reference_answers=answered[1], orders=orders, retries=retries, max_tokens=judge_max_tokens,
