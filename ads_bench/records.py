@@ -110,6 +110,16 @@ class MetricsRecord(_Record):
     cost: dict[str, Any] | None = None
 
 
+class EstimateRecord(_Record):
+    """``estimate.json``: what the command expected the run to cost, before its first call (or
+    why it could not say)."""
+
+    usd: float | None = None
+    calls: float | None = None
+    lines: list[dict[str, Any]] = []
+    error: str | None = None
+
+
 #: a run folder's log (file name without ``.jsonl``) or JSON file -> its record schema
 SCHEMAS: dict[str, type[_Record]] = {
     "acquisitions": AcquisitionRecord,
@@ -120,6 +130,7 @@ SCHEMAS: dict[str, type[_Record]] = {
     "ledger": LedgerEntry,
     "sessions": SessionRecord,
     "metrics.json": MetricsRecord,
+    "estimate.json": EstimateRecord,
 }
 
 

@@ -2,6 +2,8 @@
 tokens, model seconds and $ per role, model and API; no call, no run folder; within ±25% of the
 ledger once an earlier run has measured the models; a resumed run's finished work shown as done."""
 
+import csv
+import io
 import json
 import os
 import subprocess
@@ -59,16 +61,29 @@ def test_the_estimate_is_within_a_quarter_of_the_ledger_and_makes_no_call(tmp_pa
     assert total["calls"] == cost["run_calls"] + cost["run_api_fees"]
     assert total["prompt_tokens"] + total["completion_tokens"] == pytest.approx(cost["run_tokens"], rel=0.25)
     assert total["usd"] == pytest.approx(cost["run_usd"], rel=0.25)
+    # the run recorded the same estimate before its first call, and the leaderboard shows both
+    recorded = json.loads((folder / "estimate.json").read_text())
+    assert recorded["usd"] == pytest.approx(total["usd"]) and recorded["calls"] == total["calls"]
+    board = _cli(tmp_path, "leaderboard", "--results", str(folder), "--format", "csv")
+    assert board.returncode == 0, board.stderr[-2000:]
+    [row] = csv.DictReader(io.StringIO(board.stdout))
+    assert float(row["estimated_usd"]) == pytest.approx(recorded["usd"])
+    assert float(row["cost_usd"]) == pytest.approx(cost["run_usd"])
 
 
-def test_a_resumed_run_shows_its_finished_work_as_done_and_free(tmp_path):
+def test_a_resumed_run_shows_its_finished_work_as_done_and_free_and_keeps_its_first_estimate(tmp_path):
     with serve() as server:
         base = ["--strategy", "rule-qa", "--suite", "inhouse", "--limit", "2", *_models(server)]
         assert _cli(tmp_path, "run", *base).returncode == 0
+        [folder] = list((tmp_path / "results").iterdir())
+        first = (folder / "estimate.json").read_bytes()
         estimate = _estimate(tmp_path, "run", *base)
+        assert _cli(tmp_path, "run", *base).returncode == 0  # resumed: nothing left to do
     total = estimate["total"]
     assert total["covered_calls"] == total["calls"] > 0
     assert total["usd"] == 0
+    assert (folder / "estimate.json").read_bytes() == first  # not replaced by the resumed run's $0
+    assert json.loads(first)["usd"] > 0
 
 
 def test_call_counts_follow_each_suites_protocol():

@@ -41,6 +41,21 @@ def show_estimate(make: Callable[..., Any], runtime: Any, *, roots: list[Path] |
                   + ", ".join(str(r) for r in (roots or history_roots())), highlight=False)
 
 
+def estimate_before(make: Callable[..., Any], runtime: Any, *, out: str | Path | None, **kwargs: Any) -> dict[str, Any]:
+    """What the command is about to cost, as ``estimate.json`` records it in its run folder (the
+    first start only; a resumed run keeps its first estimate), so that ``leaderboard`` and
+    ``report`` can show estimate against actual. An estimate that cannot be made is recorded as
+    such, never allowed to stop the run."""
+    from ads_bench.pipeline.estimate import History
+
+    try:
+        estimate = make(runtime=runtime, history=History.read(history_roots()), out=out, **kwargs).to_json()
+    except Exception as exc:  # the run itself reports bad input; an estimate is only advice
+        return {"error": f"no estimate: {type(exc).__name__}: {exc}"}
+    total = estimate["total"]
+    return {**estimate, "usd": total["usd"], "calls": total["calls"], "covered_calls": total["covered_calls"]}
+
+
 @click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.option("--json", "as_json", is_flag=True, help="One JSON line instead of the table.")
 @click.argument("command", type=click.Choice(COMMANDS))

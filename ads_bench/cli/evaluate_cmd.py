@@ -74,8 +74,13 @@ def evaluate(ctx: click.Context, out: str | None, prices: str | None, dry_run: b
         return
 
     async def go():
+        from ads_bench.cli.estimate_cmd import estimate_before
+        from ads_bench.cli.estimates import estimate_evaluate
+        from ads_bench.pipeline.preflight import preflight
+
         try:
-            return await run_evaluation(config, runtime, out=out, console=console)
+            estimate = estimate_before(estimate_evaluate, runtime, config=preflight(config), out=out)
+            return await run_evaluation(config, runtime, out=out, console=console, estimate=estimate)
         finally:
             await runtime.aclose()
 

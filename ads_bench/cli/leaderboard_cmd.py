@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ads_bench.cli.common import console, err_console
 from ads_bench.errors import UserError
-from ads_bench.reporting.entries import Entry
+from ads_bench.reporting.entries import Entry, estimate_text
 from ads_bench.reporting.leaderboard import (
     ARENA_HARD,
     FORMATS,
@@ -69,6 +69,8 @@ def rich_leaderboard(board: Leaderboard) -> Table:
         if entry.repeats:
             run += f"\n[dim]repeats {escape(row['repeats'])}[/dim]"
         cost = "–" if entry.cost_usd is None else f"${entry.cost_usd:.4f}\n{row['tokens']} tok\n{row['calls']} calls"
+        if entry.estimated_usd is not None:
+            cost += f"\n{estimate_text(entry)}"
         table.add_row(
             row["#"], run,
             _score_cell(entry, digits),

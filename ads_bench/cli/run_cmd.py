@@ -108,7 +108,11 @@ def run(ctx: click.Context, config_file: str | None, out: str | None, prices: st
             # which optimizer drives an ads run: the last trained, the shipped smoke one, or a smoke
             # one trained now, before the run
             chosen = await resolve_optimizer(checked, runtime, console)
-            return await run_strategy(chosen, runtime, out=out, console=console)
+            from ads_bench.cli.estimate_cmd import estimate_before
+            from ads_bench.cli.estimates import estimate_run
+
+            estimate = estimate_before(estimate_run, runtime, config=chosen, out=out)
+            return await run_strategy(chosen, runtime, out=out, console=console, estimate=estimate)
         finally:
             await runtime.aclose()
 

@@ -32,7 +32,7 @@ from ads_bench.pipeline.repeats import (
 )
 from ads_bench.pipeline.scoring import resolve_orders, score_run
 from ads_bench.progress import progress_bar
-from ads_bench.store.run_folder import RunFolder, default_run_dir
+from ads_bench.store.run_folder import ESTIMATE_FILE, RunFolder, default_run_dir
 from ads_bench.store.session import close_session, open_session
 from ads_bench.suites import load_suite
 
@@ -60,8 +60,11 @@ class EvalConfig:
 
 
 async def run_evaluation(
-    config: EvalConfig, runtime: Runtime, *, out: str | Path | None = None, console: Console | None = None
+    config: EvalConfig, runtime: Runtime, *, out: str | Path | None = None, console: Console | None = None,
+    estimate: dict[str, Any] | None = None,
 ) -> tuple[RunFolder, dict[str, Any]]:
+    """``estimate``: what the command expected this evaluation to cost (``estimate.json``, kept
+    from the run folder's first start)."""
     config = preflight(config)  # every check before the first paid call or the run folder
     check_repeats(config.repeats, config.repeat_stage)
     suite = load_suite(config.suite, limit=config.limit, seed=config.seed)
@@ -73,6 +76,8 @@ async def run_evaluation(
         kind="evaluate",
         reproducibility=reproducibility(runtime, {"policy": config.model, "judge": config.judge}),
     )
+    if estimate is not None and not (folder.path / ESTIMATE_FILE).exists():
+        folder.write_json(ESTIMATE_FILE, estimate)
     # every call is in the run folder's ledger.jsonl as it happens; the session closes however it ends
     session = open_session(folder, runtime.ledger, "evaluate")
     try:

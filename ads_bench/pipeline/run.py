@@ -42,7 +42,7 @@ from ads_bench.pipeline.prompts import Prompt, prompts_of
 from ads_bench.pipeline.repeats import check_repeats, measure_repeats, repeat_fields, taught_answers
 from ads_bench.pipeline.scoring import resolve_orders, score_run
 from ads_bench.progress import progress_bar
-from ads_bench.store.run_folder import RunFolder, default_run_dir
+from ads_bench.store.run_folder import ESTIMATE_FILE, RunFolder, default_run_dir
 from ads_bench.store.session import close_session, open_session
 from ads_bench.strategies import OPTIMIZER_STRATEGIES, AcquisitionContext, get_strategy
 from ads_bench.strategies.acquisition_setup import AcquisitionSettings, acquisition_context
@@ -176,8 +176,11 @@ def acquisition_summary(acquisitions: dict[str, Acquisition], tasks: list[Task])
 
 
 async def run_strategy(
-    config: RunConfig, runtime: Runtime, *, out: str | Path | None = None, console: Console | None = None
+    config: RunConfig, runtime: Runtime, *, out: str | Path | None = None, console: Console | None = None,
+    estimate: dict[str, Any] | None = None,
 ) -> tuple[RunFolder, dict[str, Any]]:
+    """``estimate``: what the command expected this run to cost (``estimate.json``, kept from the
+    run folder's first start)."""
     config = preflight(config)  # every check before the first paid call or the run folder
     check_repeats(config.repeats, config.repeat_stage)
     config = given_optimizer(config)  # which optimizer is the command's decision (cli/run_cmd.py)
@@ -205,6 +208,8 @@ async def run_strategy(
             "optimizer": config.optimizer if config.strategy in OPTIMIZER_STRATEGIES else None,
         }), config.learner),  # a fine-tuning learner trains: its promise too
     )
+    if estimate is not None and not (folder.path / ESTIMATE_FILE).exists():
+        folder.write_json(ESTIMATE_FILE, estimate)
     # from here every call and fee is in the run folder's ledger.jsonl as it happens, and the
     # session closes (ledger.json, sessions.jsonl) however it ends: a user error, a crash, Ctrl-C
     session = open_session(folder, runtime.ledger, "run")

@@ -44,6 +44,8 @@ class Entry:
     n_paired: int = 0
     n_paired_tasks: int = 0
     cost_usd: float | None = None
+    #: what the command estimated before the run's first call (estimate.json), beside cost_usd
+    estimated_usd: float | None = None
     acquisition_usd: float | None = None
     tokens: int | None = None
     model_calls: int | None = None
@@ -95,6 +97,23 @@ def _ledger_figures(run: RunData) -> dict[str, Any]:
     }
 
 
+def _estimate_figures(run: RunData) -> dict[str, Any]:
+    estimate = run.estimate
+    if not estimate or estimate.get("usd") is None:
+        return {}
+    return {"estimated_usd": float(estimate["usd"])}
+
+
+def estimate_text(entry: Entry) -> str:
+    """``est. $0.0300 (actual ×1.29)``: the estimate made before the run, and how far off it was."""
+    if entry.estimated_usd is None:
+        return ""
+    text = f"est. ${entry.estimated_usd:.4f}"
+    if entry.cost_usd is not None and entry.estimated_usd > 0:
+        text += f" (actual ×{entry.cost_usd / entry.estimated_usd:.2f})"
+    return text
+
+
 def _acquisition_figures(run: RunData) -> dict[str, Any]:
     block = (run.metrics or {}).get("acquisition")
     if block:
@@ -110,6 +129,7 @@ def make_entry(run: RunData) -> tuple[Entry, PromptScores | None]:
     entry = Entry(run.name, str(run.path), run.kind, run.suite, run.strategy, run.policy, run.learner,
                   run.judge, "complete" if run.complete else "incomplete", config=dict(run.config))
     entry.__dict__.update(_ledger_figures(run))
+    entry.__dict__.update(_estimate_figures(run))
     entry.__dict__.update(_acquisition_figures(run))
     entry.optimizer = str(((run.metrics or {}).get("optimizer_info") or {}).get("description") or "")
     if run.metrics is None:

@@ -36,7 +36,7 @@ from ads_bench.judging.metrics import (
     separability,
 )
 from ads_bench.judging.metrics.repeats import repeats_text
-from ads_bench.reporting.entries import Entry, make_entry
+from ads_bench.reporting.entries import Entry, estimate_text, make_entry
 from ads_bench.reporting.matched_spend import MatchedSpend, matched_spend_table
 from ads_bench.reporting.prompt_scores import PromptScores
 from ads_bench.reporting.run_data import RunData, find_run_dirs
@@ -182,7 +182,7 @@ CSV_COLUMNS = (
     "name", "kind", "suite", "strategy", "learner", "policy", "judge", "status", "metric", "score", "ci_lower",
     "ci_upper", "ci_note", "lc_win_rate", "warnings", "n_judged", "n_failed", "n_failed_answers", "baseline",
     "difference", "difference_lower", "difference_upper", "p_value", "p_holm", "significance", "n_paired",
-    "n_paired_tasks", "cost_usd", "acquisition_usd", "tokens", "model_calls", "api_calls", "api_mix", "path",
+    "n_paired_tasks", "cost_usd", "estimated_usd", "acquisition_usd", "tokens", "model_calls", "api_calls", "api_mix", "path",
     "note", "optimizer", "repeats",
 )
 REPEATS_NOTE = ("repeats: N (what was computed again, the response cache bypassed): the between-run SD of the "
@@ -262,7 +262,8 @@ def table_row(rank: int, entry: Entry) -> dict[str, str]:
         "p": too_few_tasks_text(entry.n_paired_tasks) if entry.too_few_to_test else p_text(entry.p_value),
         P_HOLM: p_text(entry.p_holm),
         "sig.": entry.significance,
-        "$": "–" if entry.cost_usd is None else f"{entry.cost_usd:.4f}",
+        "$": ("–" if entry.cost_usd is None else f"{entry.cost_usd:.4f}")
+        + (f" · {estimate_text(entry)}" if entry.estimated_usd is not None else ""),
         "tokens": "–" if entry.tokens is None else f"{entry.tokens:,}",
         "calls": "–" if entry.model_calls is None else f"{entry.model_calls}"
         + (f" + {entry.api_calls} API" if entry.api_calls else ""),

@@ -26,7 +26,7 @@ from ads_bench.errors import UserError
 from ads_bench.judging.metrics.repeats import repeats_rows, repeats_text
 from ads_bench.optimizer.curve import iteration_curve_svg
 from ads_bench.reporting import DEFAULT_MAX_TASKS, plots
-from ads_bench.reporting.entries import Entry
+from ads_bench.reporting.entries import Entry, estimate_text
 from ads_bench.reporting.html import (
     badge,
     card,
@@ -129,7 +129,8 @@ def metric_cards(run: RunData, entry: Entry | None) -> Markup:
             cards.append(card("failed answers", entry.n_failed_answers, "not judged (transport failures)"))
         if entry.cost_usd is not None:
             cards.append(card("total cost $", f"{entry.cost_usd:.4f}", f"{entry.tokens or 0:,} tokens, "
-                              f"{entry.model_calls or 0} model calls"))
+                              f"{entry.model_calls or 0} model calls"
+                              + (f"; {estimate_text(entry)} before the run" if entry.estimated_usd is not None else "")))
     repeats = metrics.get("repeats")
     if repeats:  # --repeats: what moves between runs, beside the CI over prompts
         cards.append(card("repeats", repeats_text(repeats, 2), " · ".join(v for _, v in repeats_rows(repeats)[1:3])))

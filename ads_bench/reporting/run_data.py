@@ -48,6 +48,12 @@ class RunData:
         return self.path.name
 
     @property
+    def estimate(self) -> dict[str, Any] | None:
+        """What the command expected the run to cost before its first call (``estimate.json``)."""
+        estimate = _read_json(self.path / "estimate.json")
+        return estimate if isinstance(estimate, dict) else None
+
+    @property
     def kind(self) -> str:
         return str(self.config.get("kind", "run"))
 

@@ -29,6 +29,9 @@ PACKAGES = (
     "numpy", "scipy", "bm25s", "sentence-transformers", "lm_eval", "alpaca_eval",
 )
 
+#: what the command expected the run to cost, written before its first call (cli/estimate_cmd.py)
+ESTIMATE_FILE = "estimate.json"
+
 
 def config_digest(config: dict[str, Any]) -> str:
     return json_sha256(config, 10, default=str, separators=(",", ":"))
