@@ -23,6 +23,8 @@ from typing import Any
 
 from rich.console import Console
 
+from ads_bench.cli.estimate_cmd import estimate_before
+from ads_bench.cli.estimates import estimate_run
 from ads_bench.config import read_config_file
 from ads_bench.errors import UserError
 from ads_bench.models.client import Runtime
@@ -80,7 +82,9 @@ async def run_sweep(path: str | Path, runtime: Runtime, *, out: str | Path = "re
     for name, config in cells:
         if console is not None:
             console.rule(f"{sweep['name']}: {name}")
-        run_folder, metrics = await run_strategy(config, runtime, out=folder / name, console=console)
+        estimate = estimate_before(estimate_run, runtime, config=config, out=folder / name)
+        run_folder, metrics = await run_strategy(config, runtime, out=folder / name, console=console,
+                                                 estimate=estimate)
         rows.append({"run": name, "folder": str(run_folder.path), "metrics": metrics})
     board = load_leaderboard([folder], baseline=sweep.get("baseline"))
     write_text_atomic(folder / "leaderboard.md", board.to_markdown())
