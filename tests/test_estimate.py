@@ -137,3 +137,10 @@ def test_a_program_judge_is_estimated_as_no_judge_call_and_the_suite_picks_it(tm
                          "--policy", fake + "?context_window=4096")
     assert not [line for line in estimate["lines"] if line["role"] == "judge"]
     assert any("program:numeric" in note for note in estimate["notes"])
+
+
+def test_training_on_a_verified_reward_is_estimated_without_judge_calls(tmp_path):
+    estimate = _estimate(tmp_path, "train", "--suite", "wikifacts-train", "--reward", "program:numeric",
+                         "--limit", "1", "--iterations", "1", "--samples", "2")
+    assert not [line for line in estimate["lines"] if line["role"] == "judge"]
+    assert [line for line in estimate["lines"] if line["role"] == "policy"]

@@ -222,9 +222,10 @@ def estimate_train(config: Any, runtime: Runtime, history: History) -> Estimate:
         for _ in range(config.samples):
             answer_tokens = estimator.answers(suite.name, config.policy, prompts, config.max_tokens,
                                               context_tokens=context)
-            estimator.judgments(suite.name, config.judge, prompts, judge_config=config.judge_config,
-                                orders="both", answer_tokens=answer_tokens, reference_tokens=None,
-                                cap=config.judge_max_tokens, covered=0)
+            # a verified reward (--reward program:KIND) replaces the judge: no judge call
+            estimator.judgments(suite.name, getattr(config, "reward", None) or config.judge, prompts,
+                                judge_config=config.judge_config, orders="both", answer_tokens=answer_tokens,
+                                reference_tokens=None, cap=config.judge_max_tokens, covered=0)
         estimator.answers(suite.name, config.policy, prompts, config.max_tokens)  # the un-updated policy
     if config.racing:
         estimate.notes.append("racing is on: it stops judging a task's samples early, so policy and judge "
