@@ -34,7 +34,7 @@ def with_suite_defaults(ctx: click.Context, config: RunConfig, config_file: str 
     if config_file:
         from ads_bench.config import read_config_file
 
-        given |= {name.replace("-", "_") for name in read_config_file(config_file)} & set(SUITE_DEFAULT_KEYS)
+        given |= set(read_config_file(config_file)) & set(SUITE_DEFAULT_KEYS)  # keys already in snake_case
     return apply(config, given)
 
 
@@ -98,6 +98,8 @@ def run(ctx: click.Context, config_file: str | None, out: str | None, prices: st
         return
 
     async def go():
+        from ads_bench.cli.estimate_cmd import estimate_before
+        from ads_bench.cli.estimates import estimate_run
         from ads_bench.optimizer.checkpoints import resolve_optimizer
         from ads_bench.pipeline.preflight import preflight
         from ads_bench.pipeline.repeats import check_repeats
@@ -108,9 +110,6 @@ def run(ctx: click.Context, config_file: str | None, out: str | None, prices: st
             # which optimizer drives an ads run: the last trained, the shipped smoke one, or a smoke
             # one trained now, before the run
             chosen = await resolve_optimizer(checked, runtime, console)
-            from ads_bench.cli.estimate_cmd import estimate_before
-            from ads_bench.cli.estimates import estimate_run
-
             estimate = estimate_before(estimate_run, runtime, config=chosen, out=out)
             return await run_strategy(chosen, runtime, out=out, console=console, estimate=estimate)
         finally:
