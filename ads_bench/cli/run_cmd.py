@@ -9,6 +9,8 @@ import click
 from ads_bench.cli.common import (
     LIMIT,
     console,
+    executor_from,
+    executor_options,
     prices_option,
     promise_line,
     run_async,
@@ -82,9 +84,10 @@ def with_suite_defaults(ctx: click.Context, config: RunConfig, config_file: str 
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Run folder (default: results/run-...).")
 @click.option("--dry-run", is_flag=True, help="Print what the run would cost (calls, tokens, seconds, $) and stop.")
 @prices_option
+@executor_options
 @click.pass_context
 def run(ctx: click.Context, config_file: str | None, out: str | None, prices: str | None, dry_run: bool,
-        **options) -> None:
+        executor: str, ray_address: str | None, **options) -> None:
     """Run one strategy end to end; rerun the same command to resume."""
     config = build_config(RunConfig, ctx, options, config_file)
     config = with_suite_defaults(ctx, config, config_file)
@@ -96,6 +99,7 @@ def run(ctx: click.Context, config_file: str | None, out: str | None, prices: st
 
         show_estimate(estimate_run, runtime, config=preflight(config), out=out)
         return
+    chains = executor_from(executor, ray_address)  # not a run option: the run folder is the same either way
 
     async def go():
         from ads_bench.cli.estimate_cmd import estimate_before
@@ -107,13 +111,18 @@ def run(ctx: click.Context, config_file: str | None, out: str | None, prices: st
         try:
             checked = preflight(config)  # every check before the first paid call, smoke training included
             check_repeats(checked.repeats, checked.repeat_stage)
+            if chains is not None:
+                chains.connect()  # an unreachable cluster fails here, before anything is spent
             # which optimizer drives an ads run: the last trained, the shipped smoke one, or a smoke
             # one trained now, before the run
             chosen = await resolve_optimizer(checked, runtime, console)
             estimate = estimate_before(estimate_run, runtime, config=chosen, out=out)
-            return await run_strategy(chosen, runtime, out=out, console=console, estimate=estimate)
+            return await run_strategy(chosen, runtime, out=out, console=console, estimate=estimate,
+                                      executor=chains)
         finally:
             await runtime.aclose()
+            if chains is not None:
+                chains.close()
 
     folder, metrics = run_async(go())
     console.print(metrics_table(metrics, f"{config.strategy} ({config.learner}) on {config.suite}: "

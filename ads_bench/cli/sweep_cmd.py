@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from ads_bench.cli.common import console, prices_option, run_async, runtime_from
+from ads_bench.cli.common import (
+    console,
+    executor_from,
+    executor_options,
+    prices_option,
+    run_async,
+    runtime_from,
+)
 from ads_bench.cli.tables import ledger_table
 
 
@@ -14,8 +21,10 @@ from ads_bench.cli.tables import ledger_table
               help="Folder that receives <sweep name>/<run>/ folders.")
 @click.option("--dry-run", is_flag=True, help="Print what the sweep would cost (calls, tokens, seconds, $) and stop.")
 @prices_option
+@executor_options
 @click.pass_context
-def sweep(ctx: click.Context, config: str, out: str, prices: str | None, dry_run: bool) -> None:
+def sweep(ctx: click.Context, config: str, out: str, prices: str | None, dry_run: bool, executor: str,
+          ray_address: str | None) -> None:
     """Run every combination of a sweep file's grid (sharing one cache); rerun to resume."""
     from ads_bench.cli.leaderboard_cmd import rich_leaderboard
     from ads_bench.cli.sweep_run import grid_configs, read_sweep, run_sweep
@@ -35,12 +44,17 @@ def sweep(ctx: click.Context, config: str, out: str, prices: str | None, dry_run
         show_estimate(estimate_sweep, runtime, cells=grid_configs(read_sweep(config)),
                       out=f"{out}/{read_sweep(config)['name']}")
         return
+    chains = executor_from(executor, ray_address)
 
     async def go():
         try:
-            return await run_sweep(config, runtime, out=out, console=console)
+            if chains is not None:
+                chains.connect()  # an unreachable cluster fails here, before anything is spent
+            return await run_sweep(config, runtime, out=out, console=console, executor=chains)
         finally:
             await runtime.aclose()
+            if chains is not None:
+                chains.close()
 
     folder, rows = run_async(go())
     console.print(rich_leaderboard(load_leaderboard([folder], baseline=read_sweep(config).get("baseline"))))

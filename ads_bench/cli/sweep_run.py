@@ -70,7 +70,11 @@ def grid_configs(sweep: dict[str, Any]) -> list[tuple[str, RunConfig]]:
 
 
 async def run_sweep(path: str | Path, runtime: Runtime, *, out: str | Path = "results",
-                    console: Console | None = None) -> tuple[Path, list[dict[str, Any]]]:
+                    console: Console | None = None, executor: Any = None) -> tuple[Path, list[dict[str, Any]]]:
+    """``executor``: as for ``run_strategy``. With the Ray executor each cell still runs here, one
+    after another, and only its tasks' chains go to the cluster: a cell is a run whose folder only
+    the driver may write and whose judging runs here, and its tasks already fill the cluster, so a
+    cell as a Ray task of its own would add nested scheduling without more parallel work."""
     from ads_bench.reporting.leaderboard import load_leaderboard
     from ads_bench.reporting.report import write_report
 
@@ -84,7 +88,7 @@ async def run_sweep(path: str | Path, runtime: Runtime, *, out: str | Path = "re
             console.rule(f"{sweep['name']}: {name}")
         estimate = estimate_before(estimate_run, runtime, config=config, out=folder / name)
         run_folder, metrics = await run_strategy(config, runtime, out=folder / name, console=console,
-                                                 estimate=estimate)
+                                                 estimate=estimate, executor=executor)
         rows.append({"run": name, "folder": str(run_folder.path), "metrics": metrics})
     board = load_leaderboard([folder], baseline=sweep.get("baseline"))
     write_text_atomic(folder / "leaderboard.md", board.to_markdown())

@@ -246,6 +246,19 @@ class Ledger:
         computed it or found it in the cache. ``call_id`` is what :meth:`record_started` returned.
         """
         key = (role, model, api or current_api() or "-")
+        self._count_call(key, call, cost_usd)
+        sink = self._sink
+        if sink is not None:
+            sink.write({
+                "kind": "call", "id": call_id, "role": key[0], "model": key[1], "api": key[2],
+                "cached": call.cached, "failed": call.failed,
+                "prompt_tokens": call.prompt_tokens, "completion_tokens": call.completion_tokens,
+                "engine_cached_prompt_tokens": call.engine_cached_prompt_tokens,
+                "seconds": call.seconds, "usd": cost_usd,
+                "samples": {k: list(v) for k, v in (samples or {}).items()},
+            })
+
+    def _count_call(self, key: tuple[str, str, str], call: CallRecord, cost_usd: float) -> None:
         with self._lock:
             totals = self.entries.setdefault(key, UsageTotals())
             if call.cached:
@@ -259,16 +272,32 @@ class Ledger:
                 totals.engine_cached_prompt_tokens += call.engine_cached_prompt_tokens
                 totals.seconds += call.seconds
                 totals.cost_usd += cost_usd
+
+    def absorb(self, record: Mapping[str, Any]) -> None:
+        """A record another process's ledger wrote (a Ray worker's, pipeline/ray_executor.py):
+        counted in these totals as if recorded here, and written to this ledger's sink as it is
+        (its ``node`` field included), so one process stays the only writer of ``ledger.jsonl``."""
+        kind = record.get("kind")
+        key = (str(record.get("role", "-")), str(record.get("model", "-")), str(record.get("api") or "-"))
+        if kind == "call":
+            call = CallRecord(int(record.get("prompt_tokens", 0)), int(record.get("completion_tokens", 0)),
+                              float(record.get("seconds", 0.0)), cached=bool(record.get("cached")),
+                              failed=bool(record.get("failed")),
+                              engine_cached_prompt_tokens=int(record.get("engine_cached_prompt_tokens", 0)))
+            self._count_call(key, call, float(record.get("usd", 0.0)))
+        elif kind == "fee":
+            with self._lock:
+                totals = self.entries.setdefault(key, UsageTotals())
+                totals.calls += 1
+                totals.cost_usd += float(record.get("usd", 0.0))
+        elif kind == "retry":
+            with self._lock:
+                self.entries.setdefault(key, UsageTotals()).retries += 1
+                cause_key = (*key, str(record.get("cause")))
+                self.retry_causes[cause_key] = self.retry_causes.get(cause_key, 0) + 1
         sink = self._sink
         if sink is not None:
-            sink.write({
-                "kind": "call", "id": call_id, "role": key[0], "model": key[1], "api": key[2],
-                "cached": call.cached, "failed": call.failed,
-                "prompt_tokens": call.prompt_tokens, "completion_tokens": call.completion_tokens,
-                "engine_cached_prompt_tokens": call.engine_cached_prompt_tokens,
-                "seconds": call.seconds, "usd": cost_usd,
-                "samples": {k: list(v) for k, v in (samples or {}).items()},
-            })
+            sink.write({k: v for k, v in record.items() if k not in ("v", "session")})
 
     def record_fee(
         self, *, api: str, cost_usd: float, role: str = "acquisition", model: str = "-", key: str | None = None

@@ -41,6 +41,7 @@ from ads_bench.pipeline.program_judging import is_program_judge, judge_answers_p
 from ads_bench.pipeline.prompts import Prompt, prompts_of
 from ads_bench.pipeline.repeats import check_repeats, measure_repeats, repeat_fields, taught_answers
 from ads_bench.pipeline.scoring import resolve_orders, score_run
+from ads_bench.pipeline.task_chain import TRAINING_LEARNERS, policy_record
 from ads_bench.progress import progress_bar
 from ads_bench.store.run_folder import ESTIMATE_FILE, RunFolder, default_run_dir
 from ads_bench.store.session import close_session, open_session
@@ -139,13 +140,11 @@ async def teach_and_answer(
         items = acquisitions[task.id].items
         policy = await learner(base, items, runtime=runtime, task_id=task.id)
         if task.id not in taught:
-            policies_log.append({"id": task.id, "learner": config.learner, "policy": policy.label,
-                                 "context_sha": policy.context_sha, "context": policy.context,
-                                 "details": policy.details})
+            policies_log.append(policy_record(task.id, config.learner, policy))
         answers.update(await answer_prompts(policy, by_task.get(task.id, []), answers_log, params,
                                             on_done=advance, extra={"strategy": config.strategy}))
 
-    if config.learner in ("finetune", "source-finetune"):  # training is CPU/GPU-bound: one task at a time
+    if config.learner in TRAINING_LEARNERS:  # training is CPU/GPU-bound: one task at a time
         for task in tasks:
             await one(task)
     else:
@@ -175,12 +174,38 @@ def acquisition_summary(acquisitions: dict[str, Acquisition], tasks: list[Task])
     }
 
 
+async def local_stages(
+    config: RunConfig, runtime: Runtime, tasks: list[Task], prompts: list[Prompt], folder: RunFolder,
+    params: SamplingParams, in_house: bool, console: Console | None,
+) -> tuple[dict[str, Acquisition], dict[str, dict[str, Any]], dict[str, Any] | None, Policy]:
+    """The local executor: each stage over all tasks at once (engines batch across tasks)."""
+    optimizer = (runtime.model(config.optimizer, role="optimizer")
+                 if config.strategy in OPTIMIZER_STRATEGIES and config.optimizer else None)
+    context = acquisition_context(config, runtime, optimizer=optimizer,
+                                  optimizer_temperature=config.optimizer_temperature)
+    policy_model = context.policy
+    base = await base_policy(config.learner, policy_model, runtime)  # the taught side's engine
+
+    with progress_bar(f"acquiring ({config.strategy})", len(tasks), runtime.ledger, console) as advance:
+        acquisitions = await acquire_all(tasks, config.strategy, context, folder, advance)
+    with progress_bar(f"teaching ({config.learner}) and answering", len(prompts), runtime.ledger, console) as advance:
+        answers = await teach_and_answer(tasks, prompts, acquisitions, base, config, runtime, folder, params, advance)
+    references = None
+    if in_house:
+        with progress_bar("answering with the un-updated policy", len(prompts), runtime.ledger, console) as advance:
+            base_answers = await answer_prompts(base, prompts, folder.log("reference_answers"), params, on_done=advance)
+        references = {pid: record["answers"] for pid, record in base_answers.items()}
+    return acquisitions, answers, references, base
+
+
 async def run_strategy(
     config: RunConfig, runtime: Runtime, *, out: str | Path | None = None, console: Console | None = None,
-    estimate: dict[str, Any] | None = None,
+    estimate: dict[str, Any] | None = None, executor: Any = None,
 ) -> tuple[RunFolder, dict[str, Any]]:
     """``estimate``: what the command expected this run to cost (``estimate.json``, kept from the
-    run folder's first start)."""
+    run folder's first start). ``executor``: None runs every stage here, over all tasks at once;
+    a :class:`~ads_bench.pipeline.ray_executor.RayExecutor` runs each task's acquire -> learn ->
+    answer chain on a Ray cluster. Judging and scoring run here either way."""
     config = preflight(config)  # every check before the first paid call or the run folder
     check_repeats(config.repeats, config.repeat_stage)
     config = given_optimizer(config)  # which optimizer is the command's decision (cli/run_cmd.py)
@@ -216,23 +241,15 @@ async def run_strategy(
     if optimizer_info is not None:
         folder.write_json("optimizer.json", optimizer_info)
     try:
-        optimizer = (runtime.model(config.optimizer, role="optimizer")
-                     if config.strategy in OPTIMIZER_STRATEGIES and config.optimizer else None)
-        context = acquisition_context(config, runtime, optimizer=optimizer,
-                                      optimizer_temperature=config.optimizer_temperature)
-        policy_model = context.policy
         params = SamplingParams(temperature=0.0, max_tokens=config.max_tokens, seed=config.seed)
-        base = await base_policy(config.learner, policy_model, runtime)  # the taught side's engine
-
-        with progress_bar(f"acquiring ({config.strategy})", len(tasks), runtime.ledger, console) as advance:
-            acquisitions = await acquire_all(tasks, config.strategy, context, folder, advance)
-        with progress_bar(f"teaching ({config.learner}) and answering", len(prompts), runtime.ledger, console) as advance:
-            answers = await teach_and_answer(tasks, prompts, acquisitions, base, config, runtime, folder, params, advance)
-        references = None
-        if in_house:
-            with progress_bar("answering with the un-updated policy", len(prompts), runtime.ledger, console) as advance:
-                base_answers = await answer_prompts(base, prompts, folder.log("reference_answers"), params, on_done=advance)
-            references = {pid: record["answers"] for pid, record in base_answers.items()}
+        if executor is None:
+            acquisitions, answers, references, base = await local_stages(
+                config, runtime, tasks, prompts, folder, params, in_house, console)
+        else:  # each task's chain on the executor's workers; the same records land in the same logs
+            acquisitions, answers, references = await executor.run_chains(
+                tasks, prompts, config, runtime, folder, params, in_house, console)
+            base = (await base_policy(config.learner, runtime.model(config.policy, role="policy"), runtime)
+                    if config.repeats > 1 else None)  # --repeats answers again here, on the driver
         with progress_bar("judging", len(prompts), runtime.ledger, console) as advance:
             judgments = judge_answers_programmatically(  # checked against the truth, $0
                 config.judge, prompts, answers, folder.log("judgments"),
