@@ -246,6 +246,18 @@ def test_a_sweep_on_ray_writes_the_metrics_of_a_local_sweep(cluster, caches, tmp
 
 @pytest.mark.model
 @pytest.mark.slow
+def test_an_evaluation_on_ray_writes_the_metrics_of_a_local_one(cluster, caches, tmp_path):
+    args = ["evaluate", "--suite", "alpacaeval", "--limit", "2", "--max-tokens", "16", "--judge-max-tokens", "8",
+            "--retries", "0"]
+    ads([*args, "--out", str(tmp_path / "local")], caches["local"])
+    ads([*args, "--out", str(tmp_path / "ray"), "--executor", "ray"], caches["ray"])
+    assert metrics(tmp_path / "ray") == metrics(tmp_path / "local")  # both from an empty cache: every field
+    answered_on = {r.get("node") for r in ledger_records(tmp_path / "ray") if r.get("role") == "policy"}
+    assert None not in answered_on and answered_on  # the answers came from the cluster
+
+
+@pytest.mark.model
+@pytest.mark.slow
 def test_a_worker_node_lost_mid_run_changes_no_result_and_bills_no_call_twice(cluster, local_run, tmp_path):
     from ads_bench.models import Runtime
     from ads_bench.pipeline.ray_executor import RayExecutor

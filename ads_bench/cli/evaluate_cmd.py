@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import click
 
-from ads_bench.cli.common import console, prices_option, promise_line, run_async, runtime_from
+from ads_bench.cli.common import (
+    console,
+    executor_from,
+    executor_options,
+    prices_option,
+    promise_line,
+    run_async,
+    runtime_from,
+)
 from ads_bench.cli.tables import ledger_table, metrics_table
 from ads_bench.errors import UserError
 from ads_bench.judging.configs import load_judge_config
@@ -59,8 +67,10 @@ def check_judgeable(config: EvalConfig) -> None:
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Run folder (default: results/evaluate-...).")
 @click.option("--dry-run", is_flag=True, help="Print what the evaluation would cost (calls, tokens, seconds, $) and stop.")
 @prices_option
+@executor_options
 @click.pass_context
-def evaluate(ctx: click.Context, out: str | None, prices: str | None, dry_run: bool, **options) -> None:
+def evaluate(ctx: click.Context, out: str | None, prices: str | None, dry_run: bool, executor: str,
+             ray_address: str | None, **options) -> None:
     """Answer a suite's prompts with a model and judge them; rerun to resume."""
     config = EvalConfig(**options)
     check_judgeable(config)
@@ -72,6 +82,7 @@ def evaluate(ctx: click.Context, out: str | None, prices: str | None, dry_run: b
 
         show_estimate(estimate_evaluate, runtime, config=preflight(config), out=out)
         return
+    chains = executor_from(executor, ray_address)  # not an evaluation option: the run folder is the same
 
     async def go():
         from ads_bench.cli.estimate_cmd import estimate_before
@@ -80,9 +91,14 @@ def evaluate(ctx: click.Context, out: str | None, prices: str | None, dry_run: b
 
         try:
             estimate = estimate_before(estimate_evaluate, runtime, config=preflight(config), out=out)
-            return await run_evaluation(config, runtime, out=out, console=console, estimate=estimate)
+            if chains is not None:
+                chains.connect()  # an unreachable cluster fails here, before anything is spent
+            return await run_evaluation(config, runtime, out=out, console=console, estimate=estimate,
+                                        executor=chains)
         finally:
             await runtime.aclose()
+            if chains is not None:
+                chains.close()
 
     folder, metrics = run_async(go())
     console.print(metrics_table(metrics, f"{config.suite}: {config.model} judged by {config.judge}"))

@@ -61,10 +61,11 @@ class EvalConfig:
 
 async def run_evaluation(
     config: EvalConfig, runtime: Runtime, *, out: str | Path | None = None, console: Console | None = None,
-    estimate: dict[str, Any] | None = None,
+    estimate: dict[str, Any] | None = None, executor: Any = None,
 ) -> tuple[RunFolder, dict[str, Any]]:
     """``estimate``: what the command expected this evaluation to cost (``estimate.json``, kept
-    from the run folder's first start)."""
+    from the run folder's first start). ``executor``: None answers here; a ``RayExecutor``
+    answers each task's prompts as a Ray task (judging stays here)."""
     config = preflight(config)  # every check before the first paid call or the run folder
     check_repeats(config.repeats, config.repeat_stage)
     suite = load_suite(config.suite, limit=config.limit, seed=config.seed)
@@ -86,8 +87,12 @@ async def run_evaluation(
         params = SamplingParams(temperature=config.temperature, max_tokens=config.max_tokens, seed=config.seed)
         if is_lm_eval(suite):
             params = lm_eval_params(suite, params)
-        with progress_bar(f"answering {suite.name}", len(prompts), runtime.ledger, console) as advance:
-            answers = await answer_prompts(policy, prompts, folder.log("answers"), params, on_done=advance)
+        if executor is None:
+            with progress_bar(f"answering {suite.name}", len(prompts), runtime.ledger, console) as advance:
+                answers = await answer_prompts(policy, prompts, folder.log("answers"), params, on_done=advance)
+        else:
+            _, answers, _ = await executor.run_chains(list(suite.tasks), prompts, config, runtime, folder, params,
+                                                      False, console, answers_only=True)
         if is_lm_eval(suite):  # lm-eval's own metrics grade these; no judge
             judgments = score_answers(suite, prompts, answers, folder.log("judgments"))
         else:

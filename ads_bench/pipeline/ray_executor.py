@@ -17,7 +17,8 @@ hub already holds for its task (an acquisition is not made, nor its fees paid, a
 call the lost worker finished is a cache hit: no call is billed twice. A call in flight when the
 worker died shows as *unconfirmed* in the ledger, as a killed local run's does.
 
-Judging and scoring stay on the driver (``pipeline/run.py``).
+Judging and scoring stay on the driver (``pipeline/run.py``). ``evaluate`` uses the same
+machinery with a chain that only answers (``task_chain.answer_chain``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,12 +47,15 @@ from ads_bench.pipeline.task_chain import (
     CHAIN_LOGS,
     TRAINING_LEARNERS,
     TaskState,
+    answer_chain,
     run_chain,
     task_states,
 )
 from ads_bench.progress import progress_bar
 from ads_bench.store.run_folder import RunFolder
 from ads_bench.suites import Task
+
+Chain = Callable[..., Awaitable[None]]  # task_chain.run_chain's signature
 
 #: how often a lost worker's task is run again (Ray retries system failures, not the task's errors)
 MAX_RETRIES = 3
@@ -146,9 +150,10 @@ class HubSink:
         ray.get(self.hub.emit.remote(self.task_id, "ledger", {**record, "node": self.node, "task": self.task_id}))
 
 
-def chain_task(hub: Any, task: Task, prompts: list[Prompt], config: Any, prices: PriceTable, cached: bool,
-               state: TaskState, params: SamplingParams, in_house: bool) -> str:
-    """The Ray task: one task's chain in a worker, with its own runtime on the driver's cache."""
+def chain_task(chain: Chain, hub: Any, task: Task, prompts: list[Prompt], config: Any, prices: PriceTable,
+               cached: bool, state: TaskState, params: SamplingParams, in_house: bool) -> str:
+    """The Ray task: one task's chain (``run_chain``, or ``answer_chain`` for ``evaluate``) in a
+    worker, with its own runtime on the driver's cache."""
     import ray
 
     node = ray.get_runtime_context().get_node_id()
@@ -161,7 +166,7 @@ def chain_task(hub: Any, task: Task, prompts: list[Prompt], config: Any, prices:
 
     async def go() -> None:
         try:
-            await run_chain(task, prompts, config, runtime, state, params, in_house, emit)
+            await chain(task, prompts, config, runtime, state, params, in_house, emit)
         finally:
             await runtime.aclose()
 
@@ -229,10 +234,11 @@ class RayExecutor:
 
     async def run_chains(
         self, tasks: Sequence[Task], prompts: Sequence[Prompt], config: Any, runtime: Runtime, folder: RunFolder,
-        params: SamplingParams, in_house: bool, console: Any = None,
+        params: SamplingParams, in_house: bool, console: Any = None, answers_only: bool = False,
     ) -> tuple[dict[str, Acquisition], dict[str, dict[str, Any]], dict[str, list[str]] | None]:
         """Every task's chain on the cluster; returns what the local stages return: the
-        acquisitions, the taught policy's usable answers and (in-house) the reference answers."""
+        acquisitions, the taught policy's usable answers and (in-house) the reference answers.
+        ``answers_only``: ``evaluate``'s chains (``config`` an ``EvalConfig``), which only answer."""
         self.connect()
         logs = {name: folder.log(name) for name in CHAIN_LOGS}
         by_task: dict[str, list[Prompt]] = {}
@@ -240,28 +246,31 @@ class RayExecutor:
             by_task.setdefault(prompt.task_id, []).append(prompt)
         states = task_states([t.id for t in tasks], {name: log.index() for name, log in logs.items()},
                              {p.id: p.task_id for p in prompts})
-        todo = [t for t in tasks if not states[t.id].complete(by_task.get(t.id, []), in_house)]
+        todo = [t for t in tasks if not states[t.id].complete(by_task.get(t.id, []), in_house, answers_only)]
         total = len(prompts) * (2 if in_house else 1)
-        label = f"{config.strategy}, {config.learner} and answering on Ray ({len(todo)} tasks)"
+        label = (f"answering on Ray ({len(todo)} tasks)" if answers_only else
+                 f"{config.strategy}, {config.learner} and answering on Ray ({len(todo)} tasks)")
         with progress_bar(label, total, runtime.ledger, console) as advance:
             advance(sum(len(states[t.id].answers) + len(states[t.id].reference_answers) for t in tasks))
             if todo:
-                await self._run(todo, by_task, states, config, runtime, params, in_house, logs, advance)
+                chain = answer_chain if answers_only else run_chain
+                await self._run(chain, todo, by_task, states, config, runtime, params, in_house, logs, advance)
         acquisitions = {task_id: Acquisition.from_dict(r) for task_id, r in logs["acquisitions"].index().items()}
         answers = usable_answers(logs["answers"].index())
         references = ({pid: r["answers"] for pid, r in usable_answers(logs["reference_answers"].index()).items()}
                       if in_house else None)
         return acquisitions, answers, references
 
-    async def _run(self, todo: Sequence[Task], by_task: Mapping[str, list[Prompt]], states: Mapping[str, TaskState],
+    async def _run(self, chain: Chain, todo: Sequence[Task], by_task: Mapping[str, list[Prompt]], states: Mapping[str, TaskState],
                    config: Any, runtime: Runtime, params: SamplingParams, in_house: bool, logs: Mapping[str, Any],
                    advance: Callable[..., None]) -> None:
         import ray
 
         hub = self._start_hub(runtime)
-        remote = ray.remote(chain_task).options(**chain_resources(config.learner, ray.cluster_resources()),
+        learner = getattr(config, "learner", "icl")  # an evaluation trains nothing
+        remote = ray.remote(chain_task).options(**chain_resources(learner, ray.cluster_resources()),
                                                 max_retries=MAX_RETRIES)
-        pending = [remote.remote(hub, task, by_task.get(task.id, []), config, runtime.prices,
+        pending = [remote.remote(chain, hub, task, by_task.get(task.id, []), config, runtime.prices,
                                  runtime.cache is not None, states[task.id], params, in_house) for task in todo]
 
         def write(drained: list[tuple[str, dict[str, Any]]]) -> None:

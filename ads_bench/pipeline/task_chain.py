@@ -55,9 +55,12 @@ class TaskState:
             answers.pop(record["id"], None)
             answers.update(usable_answers({record["id"]: record}))
 
-    def complete(self, prompts: Sequence[Prompt], in_house: bool) -> bool:
-        """Nothing left to compute: acquired, taught, and every prompt answered (twice in-house)."""
+    def complete(self, prompts: Sequence[Prompt], in_house: bool, answers_only: bool = False) -> bool:
+        """Nothing left to compute: acquired, taught, and every prompt answered (twice in-house);
+        ``answers_only``: an evaluation's chain, which only answers."""
         ids = {p.id for p in prompts}
+        if answers_only:
+            return ids <= set(self.answers)
         return (self.acquisition is not None and self.taught and ids <= set(self.answers)
                 and (not in_house or ids <= set(self.reference_answers)))
 
@@ -118,3 +121,11 @@ async def run_chain(task: Task, prompts: Sequence[Prompt], config: Any, runtime:
                          extra={"strategy": config.strategy})
     if in_house:
         await answer_prompts(base, prompts, EmittingLog("reference_answers", state.reference_answers, emit), params)
+
+
+async def answer_chain(task: Task, prompts: Sequence[Prompt], config: Any, runtime: Runtime, state: TaskState,
+                       params: SamplingParams, in_house: bool, emit: Emit) -> None:
+    """``evaluate``'s chain: the model answers the task's prompts (nothing acquired or taught);
+    ``config``: the evaluation's ``EvalConfig``."""
+    policy = Policy(runtime.model(config.model, role="policy"))
+    await answer_prompts(policy, prompts, EmittingLog("answers", state.answers, emit), params)
