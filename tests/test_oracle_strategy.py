@@ -63,3 +63,13 @@ async def test_a_suite_without_truth_or_an_unknown_document_is_one_clear_error()
         await get_strategy("oracle").acquire(Task("t", "s", "", ("a",), ("b",)), context)
     with pytest.raises(UserError, match="not in the retrieval corpus"):
         await get_strategy("oracle").acquire(_task(["No Such Article"]), context)
+
+
+@pytest.mark.parametrize("items", [0, 1])
+async def test_under_an_item_budget_it_fetches_and_pays_for_only_the_documents_the_budget_keeps(items):
+    """A budget ladder's rung 0 is free for the oracle, as for every baseline (issue 17, item 2)."""
+    context = AcquisitionContext(**{**_context()[0].__dict__, "max_items": items})  # --budget-items
+    acquisition = await get_strategy("oracle").acquire(_task(["Albert Einstein", "Marie Curie"]), context)
+    assert [i.source_id for i in acquisition.items] == ["Albert Einstein"][:items]
+    assert len(acquisition.trajectory.calls) == items
+    assert acquisition.cost_usd == pytest.approx(items * CostModel().fee(INFORMATION_RETRIEVAL))

@@ -9,7 +9,8 @@ document, ``{"doc_id": ID}`` instead of ``{"query": ...}``, executed by the same
 same budget, so each call pays the retrieval fee, enters the ledger and the trajectory as a
 retrieval call does, and the documents come from the run's own corpus (``--corpus``). Only the
 held-out prompts the run answers (``--max-held-out``) count; their documents are fetched in
-held-out order, each once.
+held-out order, each once, and under an item budget (``--budget-items N``) only the first N: one
+item a document, so a budget ladder's rung 0 pays nothing, as the other baselines' does.
 """
 
 from __future__ import annotations
@@ -90,8 +91,10 @@ class Oracle:
     description: str = "the source documents of the held-out answers (the ceiling of data search; suites with truth)"
 
     async def acquire(self, task: Task, context: AcquisitionContext) -> Acquisition:
-        calls = [ApiCall(INFORMATION_RETRIEVAL, {DOC_ARG: doc_id}, i)
-                 for i, doc_id in enumerate(source_documents(task))]
+        documents = source_documents(task)
+        if context.max_items is not None:  # one item per document: fetch none the item budget would drop
+            documents = documents[: max(context.max_items, 0)]
+        calls = [ApiCall(INFORMATION_RETRIEVAL, {DOC_ARG: doc_id}, i) for i, doc_id in enumerate(documents)]
         apis: dict[str, AcquisitionApi] = dict(context.apis)
         search = apis.get(INFORMATION_RETRIEVAL)
         if isinstance(search, RetrievalApi):
