@@ -144,3 +144,26 @@ def test_training_on_a_verified_reward_is_estimated_without_judge_calls(tmp_path
                          "--limit", "1", "--iterations", "1", "--samples", "2")
     assert not [line for line in estimate["lines"] if line["role"] == "judge"]
     assert [line for line in estimate["lines"] if line["role"] == "policy"]
+
+
+def _acquisition_calls(strategy: str, budget_items: int | None) -> dict:
+    from ads_bench.cli.estimates import estimate_run
+    from ads_bench.pipeline.run import RunConfig
+
+    fake = "http://127.0.0.1:9/v1::fake"
+    config = RunConfig(strategy=strategy, suite="wikifacts", judge="program:numeric", limit=2, max_held_out=2,
+                       max_calls=8, budget_items=budget_items, policy=fake + "?context_window=4096", expert=fake)
+    estimate = estimate_run(config, Runtime.create(use_cache=False), History()).to_json()
+    return {line["api"]: line["calls"] for line in estimate["lines"] if line["role"] == "acquisition"}
+
+
+@pytest.mark.parametrize("strategy", ["rag", "self-instruct", "oracle", "rule-qa"])
+def test_rung_0_of_a_budget_ladder_is_estimated_as_no_acquisition(strategy):
+    """A budget of 0 items makes no call (strategies/baselines.py, strategies/oracle.py): so says the estimate."""
+    assert _acquisition_calls(strategy, 0) == {}
+
+
+def test_the_oracle_is_estimated_as_one_retrieval_fee_per_source_document():
+    # wikifacts' first two tasks, two held-out questions each, every question about its own article
+    assert _acquisition_calls("oracle", None) == {"information_retrieval": 4}
+    assert _acquisition_calls("oracle", 1) == {"information_retrieval": 2}

@@ -79,10 +79,17 @@ def _acquisition(estimator: Estimator, config: Any, strategy: str, tasks: list[T
         completion, basis = estimator.completion(suite, config.policy, "policy", QUESTION_ANSWERING, 64)
         estimator.add(config.policy, "policy", QUESTION_ANSWERING, calls=variants * n_tasks * samples,
                       prompt_tokens=60, completion_tokens=completion, basis=basis)
-    elif strategy == "rag":
-        per_task = {INFORMATION_RETRIEVAL: min(observed, max_calls, config.budget_items or observed)}
-    elif strategy == "self-instruct":
-        per_task = {DEMONSTRATION_GENERATION: 1.0}
+    elif strategy == "rag":  # one query per observed instruction, no more queries than budgeted items
+        items = observed if config.budget_items is None else config.budget_items
+        per_task = {INFORMATION_RETRIEVAL: min(observed, max_calls, items)}
+    elif strategy == "self-instruct":  # one call, none at an item budget of 0
+        per_task = {DEMONSTRATION_GENERATION: 1.0} if config.budget_items != 0 else {}
+    elif strategy == "oracle":  # one retrieval fee per source document of the answered held-out prompts
+        documents = sum(len(dict.fromkeys(str(truth.get("doc_id")) for truth in
+                                          (t.metadata.get("truth") or [])[: len(t.held_out)]))
+                        for t in tasks) / n_tasks
+        items = documents if config.budget_items is None else config.budget_items
+        per_task = {INFORMATION_RETRIEVAL: min(documents, max_calls, items)}
     elif strategy == "none":
         per_task = {}
     else:
