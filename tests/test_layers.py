@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "ads_bench"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("utils", "errors", "paths", "extras", "registry", "records", "__init__"),
     ("models", "progress"),
-    ("suites", "acquisition", "store"),
+    ("suites", "acquisition", "store", "execution"),
     ("learning", "judging", "strategies"),
     ("pipeline", "optimizer", "config"),
     ("reporting",),

@@ -308,3 +308,38 @@ def test_a_worker_node_lost_mid_run_changes_no_result_and_bills_no_call_twice(cl
     assert {k: v for k, v in got["cost"].items() if k not in unconfirmed} == \
         {k: v for k, v in expected["cost"].items() if k not in unconfirmed}
     assert {**got, "cost": None} == {**expected, "cost": None}
+
+
+# ads-bench train: 1 iteration (SFT) on one task, K=2 trajectories, one held-out instruction; with
+# seed 2 one trajectory acquires nothing (0.5, no evaluation) and one makes a call, whose reward
+# (teach, answer, judge) is evaluated on the cluster
+TRAIN = ["train", "--iterations", "1", "--limit", "1", "--samples", "2", "--max-held-out", "1", "--max-calls", "1",
+         "--max-tokens", "16", "--max-steps", "1", "--seed", "2"]
+
+
+def samples(folder: Path) -> list[dict]:
+    """What training decided: every trajectory's reward (and how it was judged), and the pair."""
+    return [{"id": r["id"], "chosen": r["chosen"], "rejected": r["rejected"],
+             "samples": [{k: s[k] for k in ("text", "reward", "reward_measured", "held_out_rewards", "evaluations",
+                                            "cost_usd")} for s in r["samples"]]}
+            for r in JsonlLog(folder / "samples.jsonl").records()]
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_training_on_ray_gives_the_rewards_and_choices_of_local_training(cluster, tmp_path):
+    import ray
+
+    config = tmp_path / "train.yaml"
+    config.write_text("optimizer_max_tokens: 160\n")
+    args = [*TRAIN, "--config", str(config)]
+    ads([*args, "--out", str(tmp_path / "local")], tmp_path / "cache-local")
+    ads([*args, "--out", str(tmp_path / "ray"), "--executor", "ray"], tmp_path / "cache-ray")  # both empty
+    assert samples(tmp_path / "ray") == samples(tmp_path / "local")
+    records = ledger_records(tmp_path / "ray")
+    # the un-updated and the taught policy answered, and the judge judged, on the cluster
+    on = {role: {r.get("node") for r in records if r.get("kind") == "call" and r.get("role") == role
+                 and r.get("api") in (None, "-")} for role in ("policy", "judge")}
+    nodes = {node["NodeID"] for node in ray.nodes()}
+    assert on["judge"] and on["judge"] <= nodes and on["policy"] and on["policy"] <= nodes, on
+    assert max(billed_per_key(records).values()) == 1

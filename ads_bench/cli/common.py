@@ -80,24 +80,32 @@ class Limit(click.ParamType):
 LIMIT = Limit()
 
 
-def executor_options(command: Any) -> Any:
-    """``--executor local|ray`` and ``--ray-address``, for the commands that run tasks."""
+CHAIN_ON_RAY = "each task's acquire -> learn -> answer chain as a Ray task; judging stays here."
+
+
+def executor_options(command: Any, on_ray: str = CHAIN_ON_RAY) -> Any:
+    """``--executor local|ray`` and ``--ray-address``, for the commands that run tasks; ``on_ray``:
+    what runs on the cluster (the option's help)."""
     command = click.option("--ray-address", default=None,
                            help="Ray cluster address (host:port from `ray start --head`; default: env "
                                 "RAY_ADDRESS, else a Ray instance on this machine).")(command)
     return click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-                        help="ray: each task's acquire -> learn -> answer chain as a Ray task; judging "
-                             "stays here.")(command)
+                        help=f"ray: {on_ray}")(command)
 
 
-def executor_from(executor: str, ray_address: str | None) -> Any:
-    """None for the local executor, else a :class:`RayExecutor` (one line, exit 2, without ray)."""
+def executor_from(executor: str, ray_address: str | None, training: bool = False) -> Any:
+    """None for the local executor, else a :class:`RayExecutor` (one line, exit 2, without ray);
+    ``training``: the cluster ``train_optimizer`` runs its reward evaluations on."""
     if executor == "local":
         if ray_address:
             from ads_bench.errors import UserError
 
             raise UserError("--ray-address is for --executor ray: add --executor ray, or drop --ray-address")
         return None
+    if training:
+        from ads_bench.execution.ray_cluster import RayCluster
+
+        return RayCluster(ray_address)
     from ads_bench.pipeline.ray_executor import RayExecutor
 
     return RayExecutor(ray_address)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from ads_bench.cli.common import console, prices_option, promise_line, run_async, runtime_from
+from ads_bench.cli.common import (
+    console,
+    executor_from,
+    executor_options,
+    prices_option,
+    promise_line,
+    run_async,
+    runtime_from,
+)
 from ads_bench.cli.tables import ledger_table
 from ads_bench.config import build_config
 from ads_bench.optimizer.trainer import TrainConfig, train_optimizer
@@ -49,11 +57,14 @@ from ads_bench.strategies.optimizer_provenance import ABLATION_OF, apis_text
 @click.option("--out", type=click.Path(file_okay=False), default=None)
 @click.option("--dry-run", is_flag=True, help="Print what training would cost (calls, tokens, seconds, $) and stop.")
 @prices_option
+@lambda command: executor_options(command, "each trajectory's reward evaluation as a Ray task; sampling, "
+                                  "executing trajectories and SFT/DPO stay here.")
 @click.pass_context
 def train(ctx: click.Context, config_file: str | None, out: str | None, prices: str | None, dry_run: bool,
-          **options) -> None:
+          executor: str, ray_address: str | None, **options) -> None:
     """Train an optimizer; its adapters work as --optimizer for `ads-bench run --strategy ads`."""
     config = build_config(TrainConfig, ctx, options, config_file)
+    cluster = executor_from(executor, ray_address, training=True)  # not a training option: the folder is the same
     runtime = runtime_from(ctx, prices)
     if dry_run:
         from ads_bench.cli.estimate_cmd import show_estimate
@@ -64,7 +75,7 @@ def train(ctx: click.Context, config_file: str | None, out: str | None, prices: 
 
     async def go():
         try:
-            return await train_optimizer(config, runtime, out=out, console=console)
+            return await train_optimizer(config, runtime, out=out, console=console, executor=cluster)
         finally:
             await runtime.aclose()
 

@@ -37,12 +37,11 @@ from ads_bench.learning.registry import base_policy
 from ads_bench.models.client import ChatModel, Runtime
 from ads_bench.models.convert import local_weights_dir
 from ads_bench.models.spec import parse_spec, with_options
-from ads_bench.models.types import SamplingParams
 from ads_bench.optimizer import training
 from ads_bench.optimizer.cost_tier_selection import Scored, select
 from ads_bench.optimizer.curve import iteration_curve
 from ads_bench.optimizer.racing import Race, reward_fields
-from ads_bench.optimizer.rewards import RewardEvaluator
+from ads_bench.optimizer.rewards import RewardEvaluator, reward_evaluator
 from ads_bench.optimizer.stage_workers import in_fresh_process, in_worker_thread, run_stage
 from ads_bench.progress import progress_bar
 from ads_bench.store.run_folder import RunFolder, default_run_dir
@@ -107,12 +106,6 @@ SMOKE = {"iterations": 2, "samples": 3, "limit": 2, "max_held_out": 2, "max_call
          "optimizer_max_tokens": 256}
 
 
-def _program(reward: str | None) -> Any:
-    from ads_bench.judging.programmatic import parse_program_judge
-
-    return parse_program_judge(reward) if reward else None
-
-
 def task_view(task: Task, config: TrainConfig, iteration: int) -> Task:
     """The task as this iteration sees it: a fresh observed/held-out split of all its instructions;
     a task that knows its held-out answers (``metadata.truth``, wikifacts) keeps its own split, whose
@@ -138,6 +131,7 @@ class IterationContext:
     judge: ChatModel
     learner: Any
     iteration: int
+    rewards: Any = None  # None: rewards evaluated here; else ray_rewards.RayRewards (--executor ray)
 
 
 async def score_samples(evaluator: RewardEvaluator, acquisitions: list[Acquisition], usable: list[bool],
@@ -172,12 +166,14 @@ async def collect_task(task: Task, ctx: IterationContext) -> dict[str, Any]:
     acquisitions = list(await asyncio.gather(
         *(run_calls("ads-train", view, t.calls, ctx.acquisition, t) for t in trajectories)
     ))
-    evaluator = RewardEvaluator(
-        view.id, view.held_out, ctx.base, ctx.judge, ctx.learner, ctx.runtime,
-        SamplingParams(temperature=0.0, max_tokens=config.max_tokens, seed=config.seed),
-        judge_config=config.judge_config, judge_max_tokens=config.judge_max_tokens,
-        program=_program(config.reward), truths=view.metadata.get("truth") or (),
-    )
+    truths = view.metadata.get("truth") or ()
+    offload = None
+    if ctx.rewards is not None:
+        from ads_bench.optimizer.ray_rewards import RewardJob
+
+        offload = ctx.rewards.for_task(RewardJob(view.id, tuple(view.held_out), tuple(truths), config))
+    evaluator = reward_evaluator(view.id, view.held_out, truths, config, ctx.runtime, ctx.base, ctx.judge,
+                                 ctx.learner, offload=offload)
     await evaluator.prepare()
     # An output that does not parse is a failed sample, not a trajectory: never chosen (SFT and DPO
     # would learn its format errors) and not worth an evaluation.
@@ -314,7 +310,24 @@ def serving_spec(sampling: str, weights: str) -> str:
 
 
 async def collect_iteration(iteration: int, spec: str, tasks: list[Task], config: TrainConfig, runtime: Runtime,
-                            folder: RunFolder, console: Console | None) -> list[dict[str, Any]]:
+                            folder: RunFolder, console: Console | None, executor: Any = None) -> list[dict[str, Any]]:
+    """``executor``: None evaluates every reward here; a ``RayCluster`` runs them as Ray tasks
+    (``optimizer/ray_rewards.py``), their ledger records streamed into this runtime's ledger."""
+    if executor is None or all(f"{iteration}/{t.id}" in folder.log("samples").index() for t in tasks):
+        return await _collect_iteration(iteration, spec, tasks, config, runtime, folder, console)
+    from ads_bench.optimizer.ray_rewards import RayRewards
+
+    def write(drained: list[tuple[str, dict[str, Any]]]) -> None:
+        for _, record in drained:  # a reward task emits ledger records only
+            runtime.ledger.absorb(record)
+
+    async with executor.streaming(runtime, write) as hub:
+        return await _collect_iteration(iteration, spec, tasks, config, runtime, folder, console,
+                                        RayRewards(executor, hub, runtime))
+
+
+async def _collect_iteration(iteration: int, spec: str, tasks: list[Task], config: TrainConfig, runtime: Runtime,
+                             folder: RunFolder, console: Console | None, rewards: Any = None) -> list[dict[str, Any]]:
     log = folder.log("samples")
     done = log.index()
     acquisition = acquisition_context(config, runtime, optimizer=None,
@@ -323,7 +336,7 @@ async def collect_iteration(iteration: int, spec: str, tasks: list[Task], config
     base = await base_policy(config.learner, policy_model, runtime)  # same engine as the taught side
     ctx = IterationContext(config, runtime, runtime.model(spec, role="optimizer"), acquisition, base,
                            None if config.reward else runtime.model(config.judge, role="judge"),
-                           get_learner(config.learner), iteration)
+                           get_learner(config.learner), iteration, rewards)
     gate = asyncio.Semaphore(2)
     with progress_bar(f"iteration {iteration}: sampling, executing, rewarding", len(tasks), runtime.ledger,
                       console) as advance:
@@ -341,7 +354,9 @@ async def collect_iteration(iteration: int, spec: str, tasks: list[Task], config
 
 
 async def train_optimizer(config: TrainConfig, runtime: Runtime, *, out: str | Path | None = None,
-                          console: Console | None = None) -> tuple[RunFolder, list[dict[str, Any]]]:
+                          console: Console | None = None, executor: Any = None) -> tuple[RunFolder, list[dict[str, Any]]]:
+    """``executor``: None runs everything here; an ``execution.ray_cluster.RayCluster`` (``--executor
+    ray``) runs each reward evaluation as a Ray task; the SFT/DPO stages stay here either way."""
     started = time.time()
     suite = load_suite(config.suite, limit=config.limit, seed=config.seed)
     tasks = [t for t in suite.tasks if len(t.instructions) >= 2]
@@ -359,7 +374,7 @@ async def train_optimizer(config: TrainConfig, runtime: Runtime, *, out: str | P
             weights = finished[iteration].get("optimizer_weights", spec)
             continue
         before = runtime.ledger.snapshot()
-        records = await collect_iteration(iteration, spec, tasks, config, runtime, folder, console)
+        records = await collect_iteration(iteration, spec, tasks, config, runtime, folder, console, executor)
         stats = iteration_stats(records)
         # prefix reuse: of the prompt tokens sent this session, how many the engines served from
         # their prefix caches (a resumed iteration reports only what it computed now)
