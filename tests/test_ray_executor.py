@@ -336,6 +336,9 @@ def test_training_on_ray_gives_the_rewards_and_choices_of_local_training(cluster
     ads([*args, "--out", str(tmp_path / "local")], tmp_path / "cache-local")
     ads([*args, "--out", str(tmp_path / "ray"), "--executor", "ray"], tmp_path / "cache-ray")  # both empty
     assert samples(tmp_path / "ray") == samples(tmp_path / "local")
+    # and the iteration's stats: the same evaluations, calls and prompt tokens, wherever they were made
+    stats = [[r["stats"] for r in JsonlLog(tmp_path / run / "iterations.jsonl").records()] for run in ("local", "ray")]
+    assert stats[0] == stats[1]
     records = ledger_records(tmp_path / "ray")
     # the un-updated and the taught policy answered, and the judge judged, on the cluster
     on = {role: {r.get("node") for r in records if r.get("kind") == "call" and r.get("role") == role

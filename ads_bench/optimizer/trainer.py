@@ -313,7 +313,8 @@ async def collect_iteration(iteration: int, spec: str, tasks: list[Task], config
                             folder: RunFolder, console: Console | None, executor: Any = None) -> list[dict[str, Any]]:
     """``executor``: None evaluates every reward here; a ``RayCluster`` runs them as Ray tasks
     (``optimizer/ray_rewards.py``), their ledger records streamed into this runtime's ledger."""
-    if executor is None or all(f"{iteration}/{t.id}" in folder.log("samples").index() for t in tasks):
+    done = folder.log("samples").index()
+    if executor is None or all(f"{iteration}/{t.id}" in done for t in tasks):  # nothing to evaluate
         return await _collect_iteration(iteration, spec, tasks, config, runtime, folder, console)
     from ads_bench.optimizer.ray_rewards import RayRewards
 
