@@ -3,11 +3,11 @@
 
 The driver (the process that runs the command) stays the only writer of the run folder:
 
-- a :class:`RunHub` actor, pinned to the driver's node, owns the driver's response cache for
-  the workers (:class:`HubCache`: ``get``/``get_many``/``put``), so calls made on the cluster
+- a ``RunHub`` actor (``execution/ray_cluster.py``, as are ``HubCache`` and ``HubSink``), pinned to the driver's node, owns the driver's response cache for
+  the workers (``HubCache``: ``get``/``get_many``/``put``), so calls made on the cluster
   are in the driver's cache and a rerun on one machine makes none, and the reverse;
 - a worker's ledger writes each record (a ``start`` before a call is sent, the ``call`` when it
-  returns, fees, retries) to the hub as it happens (:class:`HubSink`), tagged with the worker's
+  returns, fees, retries) to the hub as it happens (``HubSink``), tagged with the worker's
   ``node`` and the ``task`` it ran; so does the chain with each record it finishes (acquisition, policy, answers);
 - the driver drains the hub while it waits on the tasks (``ray.wait``) and appends what it
   drains to ``ledger.jsonl`` and the stage logs exactly as the local path does, so a killed run
