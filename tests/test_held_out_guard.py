@@ -100,15 +100,28 @@ def test_an_optimizer_prompt_built_from_a_leaking_task_is_refused_before_it_is_s
 
 
 def test_a_run_over_tasks_without_observed_sets_refuses_before_any_task_acquires(tmp_path):
-    """arena-hard's shipped set covers its first 4 tasks: a 100-task run is refused by preflight, so
-    no task acquires (and spends) before the first unbuilt one is reached."""
+    """arena-hard with an observed set that covers its first 4 tasks only (the shipped one, cut):
+    a 100-task run is refused by preflight, so no task acquires (and spends) before the first
+    unbuilt one is reached."""
     import os
     import subprocess
     import sys
 
+    from ads_bench.paths import tasks_dir
+
+    shipped = tasks_dir()
+    observed = (shipped / "data/arena_hard/observed-embedded-seed0.jsonl").read_text().splitlines()[:5]
+    (tmp_path / "observed.jsonl").write_text("\n".join(observed) + "\n")  # its header and 4 tasks
+    suite = (shipped / "arena-hard.yaml").read_text()
+    for relative in ("data/arena_hard/question.jsonl", "data/arena_hard/model_answer_gpt-4-0314.jsonl.gz",
+                     "judges/arena_hard/judge_config_v0.1.yaml"):
+        suite = suite.replace(relative, str(shipped / relative))
+    suite = suite.replace("data/arena_hard/observed-embedded-seed0.jsonl", str(tmp_path / "observed.jsonl"))
+    (tmp_path / "arena-hard.yaml").write_text(suite)
     fake = "http://127.0.0.1:9/v1::m"  # never called
     done = subprocess.run(
-        [sys.executable, "-m", "ads_bench.cli", "run", "--strategy", "rule-qa", "--suite", "arena-hard", "--limit", "100",
+        [sys.executable, "-m", "ads_bench.cli", "run", "--strategy", "rule-qa", "--suite",
+         str(tmp_path / "arena-hard.yaml"), "--limit", "100",
          "--policy", f"{fake}?context_window=4096", "--expert", fake, "--judge", fake],
         capture_output=True, text=True, cwd=tmp_path, timeout=300,
         env={**os.environ, "ADS_BENCH_CACHE_DIR": str(tmp_path / "cache")})
