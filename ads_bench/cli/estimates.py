@@ -27,6 +27,7 @@ from ads_bench.pipeline.estimate import (
 from ads_bench.pipeline.prompts import prompts_of
 from ads_bench.pipeline.scoring import resolve_orders
 from ads_bench.strategies import OPTIMIZER_STRATEGIES
+from ads_bench.strategies.oracle import source_documents
 from ads_bench.suites import Task, load_suite
 from ads_bench.utils.jsonl import JsonlLog
 
@@ -85,9 +86,7 @@ def _acquisition(estimator: Estimator, config: Any, strategy: str, tasks: list[T
     elif strategy == "self-instruct":  # one call, none at an item budget of 0
         per_task = {DEMONSTRATION_GENERATION: 1.0} if config.budget_items != 0 else {}
     elif strategy == "oracle":  # one retrieval fee per source document of the answered held-out prompts
-        documents = sum(len(dict.fromkeys(str(truth.get("doc_id")) for truth in
-                                          (t.metadata.get("truth") or [])[: len(t.held_out)]))
-                        for t in tasks) / n_tasks
+        documents = sum(len(source_documents(t)) for t in tasks) / n_tasks
         items = documents if config.budget_items is None else config.budget_items
         per_task = {INFORMATION_RETRIEVAL: min(documents, max_calls, items)}
     elif strategy == "none":
