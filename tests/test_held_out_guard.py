@@ -38,6 +38,12 @@ def test_whitespace_and_case_do_not_hide_a_leak():
         check_request(TASK, "the qa API", {"question": disguised})
 
 
+def test_a_prompt_run_on_into_a_sentence_without_its_question_mark_is_a_leak():
+    prompt = "Why can I see the moon during the day?"
+    assert leaked_prompt("Why can I see the moon during the day: the moon orbits the Earth", [prompt])
+    assert leaked_prompt('"Why can I see the moon during the day" asks about the moon', [prompt])
+
+
 def test_nested_call_arguments_are_searched():
     with pytest.raises(HeldOutLeak):
         check_request(TASK, "the dg API", {"scenario": {"examples": ["x", PROMPT]}, "n": 2})

@@ -61,6 +61,24 @@ def test_a_candidate_is_kept_only_if_it_is_a_new_instruction(candidate, reason):
     assert rejection(candidate, [PROMPTS[0]], [], RougeL(), 0.7) == reason
 
 
+@pytest.mark.parametrize(("prompt", "candidate"), [
+    # the prompt run on into a sentence, its question mark gone (the embedded model wrote these)
+    ("What exactly causes volcanoes to form?",
+     "What exactly causes volcanoes to form is a topic that has puzzled scientists for centuries."),
+    ("Solve for x in the equation 3x + 10 = 5(x - 2).",
+     "To solve for x in the equation 3x + 10 = 5(x - 2), I will rewrite the equation."),
+    # a prompt too short for the run-time guard is still never put into an observed set
+    ("What is Atlantis?", 'Explain "what is Atlantis" to a ten-year-old, with three facts about the myth.'),
+])
+def test_a_candidate_holding_the_prompt_in_other_punctuation_is_dropped(prompt, candidate):
+    assert rejection(candidate, [prompt], [], RougeL(), 0.7) == "contains_original"
+
+
+def test_a_short_prompt_inside_another_word_is_no_reason_to_drop():
+    assert rejection("Write a thank-you note to a neighbour who watered the plants.", ["Hi"], [], RougeL(),
+                     0.7) is None
+
+
 def test_too_few_survivors_are_asked_again_a_bounded_number_of_times(tmp_path):
     out = tmp_path / "observed.jsonl"
     model = Scripted([

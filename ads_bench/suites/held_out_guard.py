@@ -1,12 +1,15 @@
 """The held-out guard: no text sent to the optimizer or to an acquisition API may contain one of
 the task's held-out prompts (the prompts the taught policy is scored on).
 
-The check is containment after normalisation (case folded, every run of whitespace one space),
-so a prompt copied with different line breaks or capitals is still caught. Held-out prompts
+The check is containment after normalisation (case folded, every run of whitespace one space,
+the prompt's closing punctuation and quotes dropped), so a prompt copied with different line
+breaks or capitals, or run on into a sentence ("What causes volcanoes to form is a topic ..."),
+is still caught. Held-out prompts
 shorter than :data:`MIN_GUARDED_CHARS` normalised characters are not checked: "Hi", "Why?" or a
 one-word lm-eval question occur by chance in ordinary text, and refusing on them would abort
 honest runs. Such short prompts are still never *put* into an observed set (the observed-set
-builder drops candidates equal to them), so what the guard skips is only coincidence.
+builder drops any candidate that contains one as whole words, :func:`contains_prompt`), so what
+the guard skips is only coincidence.
 
 A leak raises :class:`HeldOutLeak`, a :class:`~ads_bench.errors.UserError`, which aborts the run
 with one line (exit 2) rather than failing only that task: a leak is systematic (a strategy or a
@@ -17,6 +20,7 @@ is suspect too, and a run that silently drops the leaking tasks would report a b
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -30,14 +34,36 @@ class HeldOutLeak(UserError):
     """A request would show the optimizer or an acquisition API a held-out prompt."""
 
 
+#: what may close a prompt and not a sentence that runs it on: "Why is the sky blue?" leaks in
+#: "Why is the sky blue is a question ..." too
+_CLOSING = " \t\n?.!;:,'\"\u201d\u2019)]"
+
+
 def normalise(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
+def prompt_core(prompt: str) -> str:
+    """A held-out prompt as searched for: normalised, its closing punctuation and quotes dropped."""
+    return normalise(prompt).rstrip(_CLOSING)
+
+
 def guarded_prompts(held_out: Iterable[str]) -> list[str]:
-    """The normalised held-out prompts long enough to guard."""
-    texts = (normalise(prompt) for prompt in held_out)
+    """The held-out prompts long enough to guard, as searched for."""
+    texts = (prompt_core(prompt) for prompt in held_out)
     return [text for text in texts if len(text) >= MIN_GUARDED_CHARS]
+
+
+def contains_prompt(text: str, prompts: Iterable[str]) -> bool:
+    """Whether ``text`` holds one of ``prompts`` as whole words, however short the prompt: the
+    observed-set builder's check, stricter than the guard's since dropping a candidate costs
+    nothing ("What is Atlantis" inside "Explain what is Atlantis, and ..." is caught)."""
+    haystack = normalise(text)
+    for prompt in prompts:
+        core = prompt_core(prompt)
+        if core and re.search(rf"(?<!\w){re.escape(core)}(?!\w)", haystack):
+            return True
+    return False
 
 
 def leaked_prompt(text: str, held_out: Iterable[str]) -> str | None:

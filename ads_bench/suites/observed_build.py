@@ -29,7 +29,7 @@ from ads_bench.errors import UserError
 from ads_bench.models.types import ChatRequest
 from ads_bench.suites._split import stable_seed
 from ads_bench.suites._task import Task
-from ads_bench.suites.held_out_guard import leaked_prompt, normalise
+from ads_bench.suites.held_out_guard import contains_prompt, normalise
 from ads_bench.suites.inhouse.expand import ROUGE_L_THRESHOLD, RougeL, parse_numbered_list
 from ads_bench.utils.jsonl import JsonlLog
 
@@ -108,7 +108,7 @@ def rejection(
     norm = normalise(candidate)
     if norm in {normalise(t) for t in (*originals, *kept)}:
         return "duplicate"
-    if leaked_prompt(candidate, originals) is not None:
+    if contains_prompt(candidate, originals):
         return "contains_original"
     if rouge.max_f1(candidate, originals) > threshold:
         return "rouge_l_original"
