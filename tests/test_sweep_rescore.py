@@ -18,6 +18,20 @@ def test_every_shipped_example_is_a_valid_sweep(path):
     assert configs and all(config.policy == "embedded" for _, config in configs)
 
 
+def test_a_sweep_cell_takes_its_suites_recommended_settings_unless_the_sweep_gives_them(tmp_path):
+    path = tmp_path / "facts.yaml"
+    path.write_text("base: {suite: wikifacts}\ngrid: {strategy: [none, rag], retrieval_k: [3]}\n")
+    for _, config in grid_configs(read_sweep(path)):
+        assert config.judge == "program:numeric"  # wikifacts names its judge: the truth is known
+        assert config.retrieval_k == 3  # given by the grid
+    path.write_text("base: {suite: wikifacts, judge: embedded}\ngrid: {strategy: [rag]}\n")
+    [(_, config)] = grid_configs(read_sweep(path))
+    assert config.judge == "embedded" and config.retrieval_k == 1  # its own judge; the suite's depth
+    path.write_text("base: {suite: inhouse}\ngrid: {strategy: [rag]}\n")
+    [(_, config)] = grid_configs(read_sweep(path))
+    assert config.judge == "embedded" and config.retrieval_k == 2  # a suite that recommends nothing
+
+
 def test_the_reviewers_studies_each_have_an_example():
     names = {p.stem for p in EXAMPLES}
     assert names >= {"equal-budget-baselines", "icl-vs-finetune", "scaling-observed", "scaling-data",
