@@ -99,3 +99,18 @@ def test_the_step_judges_what_the_log_lacks_and_skips_failed_answers(tmp_path):
     assert {k: v["preference"] for k, v in out.items()} == {"t#0": 1.0, "t#1": 0.0}
     again = judge_answers_programmatically("program:numeric", prompts, answers, log, reference_answers=base)
     assert again == out and len(log.index()) == 2 and len(log.path.read_text().splitlines()) == 2
+
+
+def test_a_program_judged_run_has_no_length_controlled_win_rate():
+    """LC corrects an LLM judge's taste for long answers; a program checking the truth has none."""
+    from ads_bench.pipeline.scoring import score_run
+
+    prompts = [Prompt(id=f"p{i}", task_id=f"t{i % 5}", category="c", turns=("q",), reference=None,
+                      cluster=f"t{i % 5}", judge_mode="pairwise", reference_guided=False, judge="alpaca_eval")
+               for i in range(20)]
+    judgments = {p.id: {"id": p.id, "preference": [0.0, 0.5, 1.0][i % 3], "cluster": p.cluster,
+                        "model_output": "x" * (10 + 7 * i), "reference_output": "y" * (80 - 3 * i)}
+                 for i, p in enumerate(prompts)}
+    by_program = score_run(prompts, judgments, judge="program:numeric")["pairwise"]
+    assert by_program.get("length_controlled_winrate") is None and "program judge" in by_program["lc_note"]
+    assert score_run(prompts, judgments, judge="embedded")["pairwise"]["length_controlled_winrate"] is not None

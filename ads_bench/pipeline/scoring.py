@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ads_bench.judging.engine import Grade, PairJudgment
+from ads_bench.judging.programmatic import is_program_judge
 from ads_bench.judging.summary import pairwise_metrics, single_metrics
 from ads_bench.models.spec import parse_spec
 from ads_bench.pipeline.lm_eval_scoring import lm_eval_metrics
@@ -100,8 +101,11 @@ def score_run(
     ]
     out: dict[str, Any] = {}
     if pair_records:
-        lengths_model = [len(r.get("model_output", "")) for r in pair_records]
-        lengths_reference = [len(r.get("reference_output", "")) for r in pair_records]
+        # AlpacaEval's LC win rate controls an LLM judge's taste for longer answers; a program
+        # that checks the answer against the truth has none, so it gets no LC figure
+        by_program = is_program_judge(judge)
+        lengths_model = None if by_program else [len(r.get("model_output", "")) for r in pair_records]
+        lengths_reference = None if by_program else [len(r.get("reference_output", "")) for r in pair_records]
         out["pairwise"] = pairwise_metrics(
             [_pair(r) for r in pair_records],
             lengths_model=lengths_model,
@@ -111,6 +115,8 @@ def score_run(
             rounds=rounds,
             seed=seed,
         )
+        if by_program:
+            out["pairwise"]["lc_note"] = "not computed: a program judge has no length bias to control"
         by_category: dict[str, list[float]] = defaultdict(list)
         for record in pair_records:
             if record.get("preference") is not None:
