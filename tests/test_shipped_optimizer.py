@@ -59,6 +59,16 @@ def test_a_run_with_nothing_trained_takes_the_shipped_one_without_training(monke
     assert config.optimizer == "embedded?lora=/x.gguf"
 
 
+def test_a_row_driven_by_the_shipped_optimizer_names_it_and_what_it_was_trained_on():
+    from ads_bench.acquisition.trajectory import API_NAMES
+    from ads_bench.strategies.optimizer_provenance import describe_optimizer
+
+    spec = "embedded?lora=" + ",".join(str(shipped.SHIPPED_DIR / f"iteration-{i}.gguf") for i in (0, 1))
+    info = describe_optimizer(spec, API_NAMES)
+    assert info["description"].startswith("shipped smoke optimizer (trained 2 iterations on inhouse-train")
+    assert info["trained"] and info["trained_apis"] == list(API_NAMES)
+
+
 def _content_words(text: str) -> set[str]:
     stop = {"about", "answer", "explain", "give", "instruction", "question", "should", "these", "this", "what",
             "which", "with", "write", "your", "task", "that", "from", "have", "make", "list", "some", "create"}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from ads_bench.acquisition.items import (
@@ -70,9 +71,24 @@ def checkpoint_stats(spec: str) -> dict[str, Any] | None:
     folder = last if last.is_dir() else last.parent
     stats = folder / STATS_FILE
     if not stats.is_file():
-        return None
+        return _shipped_stats(folder)
     # the checkpoint lives in <train run>/adapters/iteration-N
     return {**json.loads(stats.read_text()), "train_run": str(folder.resolve().parent.parent)}
+
+
+def _shipped_stats(folder: Path) -> dict[str, Any] | None:
+    """The training record of the smoke optimizer shipped with the package (its GGUF adapters sit
+    beside a manifest.json holding the `ads-bench train` config that made them), else None."""
+    manifest = folder / "manifest.json"
+    try:
+        config = json.loads(manifest.read_text()).get("config") if manifest.is_file() else None
+    except (OSError, ValueError):
+        return None
+    if not isinstance(config, dict) or config.get("kind") != "train":
+        return None
+    return {"apis": config.get("apis") or list(API_NAMES), "train_run": None,
+            "shipped": f"shipped smoke optimizer (trained {config.get('iterations')} iterations on "
+                       f"{config.get('suite')}, judge {config.get('judge')})"}
 
 
 def checkpoint_sha(spec: str) -> str | None:
@@ -109,6 +125,8 @@ def describe_optimizer(spec: str, inference_apis: Iterable[str]) -> dict[str, An
     restricted = f" restricted to {apis_text(inference)} at inference" if set(inference) != set(API_NAMES) else ""
     if kind is not None:
         description = kind + restricted
+    elif stats.get("shipped"):
+        description = stats["shipped"] + restricted
     elif set(trained_apis) == set(inference):
         description = f"optimizer trained with {apis_text(trained_apis, only=True)}"
     elif set(trained_apis) == set(API_NAMES):
