@@ -325,6 +325,22 @@ def samples(folder: Path) -> list[dict]:
             for r in JsonlLog(folder / "samples.jsonl").records()]
 
 
+def with_the_converted_base_model(cache: Path) -> Path:
+    """An empty response cache beside the session's transformers copy of the embedded model
+    (linked, not converted again: the conversion is not what these runs compare)."""
+    from ads_bench.models.convert import embedded_hf_dir
+
+    def link(source: str, target: str) -> None:
+        try:
+            os.link(source, target)
+        except OSError:  # another file system
+            shutil.copy2(source, target)
+
+    base = embedded_hf_dir()
+    shutil.copytree(base, cache / "converted" / base.name, copy_function=link)
+    return cache
+
+
 @pytest.mark.model
 @pytest.mark.slow
 def test_training_on_ray_gives_the_rewards_and_choices_of_local_training(cluster, tmp_path):
@@ -333,8 +349,9 @@ def test_training_on_ray_gives_the_rewards_and_choices_of_local_training(cluster
     config = tmp_path / "train.yaml"
     config.write_text("optimizer_max_tokens: 160\n")
     args = [*TRAIN, "--config", str(config)]
-    ads([*args, "--out", str(tmp_path / "local")], tmp_path / "cache-local")
-    ads([*args, "--out", str(tmp_path / "ray"), "--executor", "ray"], tmp_path / "cache-ray")  # both empty
+    caches = [with_the_converted_base_model(tmp_path / name) for name in ("cache-local", "cache-ray")]
+    ads([*args, "--out", str(tmp_path / "local")], caches[0])
+    ads([*args, "--out", str(tmp_path / "ray"), "--executor", "ray"], caches[1])  # no response in either
     assert samples(tmp_path / "ray") == samples(tmp_path / "local")
     # and the iteration's stats: the same evaluations, calls and prompt tokens, wherever they were made
     stats = [[r["stats"] for r in JsonlLog(tmp_path / run / "iterations.jsonl").records()] for run in ("local", "ray")]
