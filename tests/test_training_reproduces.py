@@ -1,20 +1,15 @@
 """Training is reproducible on CPU (issue 18, items 2 and 3): the same training in two fresh
 processes, each with its own empty cache, gives the same adapter bit for bit and the same answers.
-The two processes run at the same time, each slowing the other: results on CPU do not depend on
-load, and the pair takes about the time of one and a half.
 
 What differs is only how long it took (the ``seconds`` fields) and the paths that name each run's
 own folders. On a GPU nothing is promised (ads_bench/learning/reproducibility.py).
 """
 
-import contextlib
 import hashlib
 import json
 import os
 import subprocess
 import sys
-import tempfile
-import time
 
 import pytest
 
@@ -54,40 +49,16 @@ asyncio.run(main())
 """
 
 
-def two_fresh_processes(first: list[str], second: list[str], timeout: float = 1200,
-                        **kwargs) -> list[tuple[int, str, str]]:
-    """Run both commands at once; each one's exit status, stdout and stderr (through files, so
-    neither blocks on a full pipe while the other is waited for)."""
-    with contextlib.ExitStack() as stack:
-        files = [tuple(stack.enter_context(tempfile.TemporaryFile("w+")) for _ in "oe") for _ in "12"]
-        processes = [subprocess.Popen(command, stdout=out, stderr=err, text=True, **kwargs)
-                     for command, (out, err) in zip((first, second), files, strict=True)]
-        try:
-            deadline = time.monotonic() + timeout
-            codes = [p.wait(timeout=max(1.0, deadline - time.monotonic())) for p in processes]
-        finally:
-            for p in processes:
-                p.kill()
-        results = []
-        for code, (out, err) in zip(codes, files, strict=True):
-            out.seek(0)
-            err.seek(0)
-            results.append((code, out.read(), err.read()))
-        return results
-
-
-def last_json_line(result: tuple[int, str, str]) -> dict:
-    code, stdout, stderr = result
-    assert code == 0, stderr[-3000:]
-    return json.loads(stdout.strip().splitlines()[-1])
+def in_a_fresh_process(tmp_path, name: str) -> dict:
+    result = subprocess.run([sys.executable, "-c", FINETUNE, str(tmp_path / name)], capture_output=True, text=True,
+                            timeout=900, env={**os.environ, "ADS_BENCH_QUIET": "1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.slow
 def test_the_finetune_learner_trains_the_same_adapter_and_answers_the_same_in_fresh_processes(tmp_path):
-    command = [sys.executable, "-c", FINETUNE]
-    first, second = map(last_json_line, two_fresh_processes([*command, str(tmp_path / "first")],
-                                                            [*command, str(tmp_path / "second")], timeout=900,
-                                                            env={**os.environ, "ADS_BENCH_QUIET": "1"}))
+    first, second = in_a_fresh_process(tmp_path, "first"), in_a_fresh_process(tmp_path, "second")
     assert first["adapter"] and "adapter_model.safetensors" in first["adapter"]
     assert first == second  # weights bit for bit, every loss, every answer
 
@@ -111,15 +82,16 @@ def without_timings(value, folder):
     return value
 
 
-def train_in_two_fresh_processes(tmp_path):
+def train_in_a_fresh_process(tmp_path, name: str):
+    out = tmp_path / name
     config = tmp_path / "train.yaml"
     config.write_text("optimizer_max_tokens: 160\n")
-    commands = [[sys.executable, "-m", "ads_bench.cli", "--cache-dir", str(tmp_path / f"cache-{name}"),
-                 *TRAIN, "--config", str(config), "--out", str(tmp_path / name)] for name in ("first", "second")]
-    for code, stdout, stderr in two_fresh_processes(*commands):
-        assert code == 0, stdout[-2000:] + stderr[-2000:]
-        assert "reproducible: a fresh rerun" in stdout and "training on cpu" in stdout
-    return tmp_path / "first", tmp_path / "second"
+    result = subprocess.run([sys.executable, "-m", "ads_bench.cli", "--cache-dir", str(tmp_path / f"cache-{name}"),
+                             *TRAIN, "--config", str(config), "--out", str(out)],
+                            capture_output=True, text=True, timeout=1200)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "reproducible: a fresh rerun" in result.stdout and "training on cpu" in result.stdout
+    return out
 
 
 def records(folder, name):
@@ -132,7 +104,7 @@ def sha256(path):
 
 @pytest.mark.slow
 def test_two_fresh_cache_train_runs_agree(tmp_path):
-    first, second = train_in_two_fresh_processes(tmp_path)
+    first, second = train_in_a_fresh_process(tmp_path, "first"), train_in_a_fresh_process(tmp_path, "second")
     # every sampled trajectory, executed call, reward and choice
     assert records(first, "samples.jsonl") == records(second, "samples.jsonl")
     assert records(first, "iterations.jsonl") == records(second, "iterations.jsonl")
@@ -169,8 +141,12 @@ print(json.dumps({"files": {f.name: hashlib.sha256(f.read_bytes()).hexdigest() f
 
 @pytest.mark.slow
 def test_the_trainers_dpo_stage_trains_the_same_adapter_in_fresh_processes(tmp_path):
-    runs = [last_json_line(result) for result in two_fresh_processes(
-        [sys.executable, "-c", DPO, str(tmp_path / "first")], [sys.executable, "-c", DPO, str(tmp_path / "second")])]
+    runs = []
+    for name in ("first", "second"):
+        result = subprocess.run([sys.executable, "-c", DPO, str(tmp_path / name)], capture_output=True, text=True,
+                                timeout=1200)
+        assert result.returncode == 0, result.stderr[-3000:]
+        runs.append(json.loads(result.stdout.strip().splitlines()[-1]))
     assert "adapter_model.safetensors" in runs[0]["files"]
     assert runs[0] == runs[1]
 
