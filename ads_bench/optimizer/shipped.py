@@ -20,8 +20,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ads_bench.strategies.optimizer_provenance import SHIPPED_MANIFEST
+
 SHIPPED_DIR = Path(__file__).resolve().parent / "shipped_smoke"
-MANIFEST = "manifest.json"
+MANIFEST = SHIPPED_MANIFEST
 #: the observed instructions whose optimizer prompt fingerprints the prompt and schema
 FINGERPRINT_TASK = ("Write a haiku about autumn rain.", "Summarise the causes of the First World War.")
 

@@ -76,10 +76,15 @@ def checkpoint_stats(spec: str) -> dict[str, Any] | None:
     return {**json.loads(stats.read_text()), "train_run": str(folder.resolve().parent.parent)}
 
 
+#: beside a shipped optimizer's GGUF adapters: the `ads-bench train` config that made them
+#: (written by optimizer/shipped.py, which ships the smoke optimizer)
+SHIPPED_MANIFEST = "manifest.json"
+
+
 def _shipped_stats(folder: Path) -> dict[str, Any] | None:
-    """The training record of the smoke optimizer shipped with the package (its GGUF adapters sit
-    beside a manifest.json holding the `ads-bench train` config that made them), else None."""
-    manifest = folder / "manifest.json"
+    """The training record of the smoke optimizer shipped with the package, read from the
+    manifest beside its GGUF adapters; None for any other folder."""
+    manifest = folder / SHIPPED_MANIFEST
     try:
         config = json.loads(manifest.read_text()).get("config") if manifest.is_file() else None
     except (OSError, ValueError):
